@@ -1,0 +1,73 @@
+# VALD-MD Desktop — set-up, run, test. Every target installs what it needs first (idempotent, fast when done).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# CPU build on these machines (from local disk); GPU workstations: make TORCH_SPEC='torch>=2.10' (CUDA build from PyPI).
+TORCH_SPEC ?= torch==2.13.0
+# Qt's system libraries, a virtual display, a DICOM server and validators for the tests, PDF rasterizer.
+DEB_PKGS := libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
+            libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-image0 \
+            libxcb-render-util0 libxrender1 libxi6 libglib2.0-0 xvfb xauth orthanc dicom3tools poppler-utils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYS_STAMP := $(VENV)/.sys-$(shell echo $(DEB_PKGS) | md5sum | cut -c1-8)
+PY_STAMP := $(VENV)/.py-installed
+# Real lung masks and radiology reports ship inside this wheel's data folder (used for phantom lung shapes, the
+# automatic-mask shape prior and the demo tokenizer's vocabulary). Only the wheel file is fetched, not installed.
+XRV_VERSION := 1.5.7
+XRV_WHEEL := .cache/wheels/torchxrayvision-$(XRV_VERSION)-py3-none-any.whl
+SAMPLE := resources/sample/phantom-opacity-left.png
+export MPLBACKEND := Agg
+
+.PHONY: setup run test lint typecheck pytest screenshots bench clean demo-model
+
+setup: $(SYS_STAMP) $(PY_STAMP) $(XRV_WHEEL)
+
+$(SYS_STAMP):
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@# Debian's orthanc package starts a system service on port 4242/8042; the tests run their own instance.
+	@-$(SUDO) service orthanc stop >/dev/null 2>&1 || true
+	@mkdir -p $(VENV) && touch $@
+
+$(PY_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/pip install -q -e ".[test]"
+	@touch $@
+
+$(XRV_WHEEL): | $(PY_STAMP)
+	$(BIN)/pip download -q --no-deps "torchxrayvision==$(XRV_VERSION)" -d .cache/wheels
+
+run: setup
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  echo "No display found: starting the app on a virtual display (xvfb-run). Set DISPLAY to see it."; \
+	  xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/vald-desktop $(SAMPLE); \
+	else $(BIN)/vald-desktop $(SAMPLE); fi
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: setup
+	$(BIN)/mypy vald_desktop/core
+
+pytest: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -n 2 --dist loadgroup -q
+
+test: lint typecheck pytest
+
+screenshots: setup
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m vald_desktop.gui.screenshots docs
+
+bench: setup
+	$(BIN)/vald bench --json out/bench.json
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

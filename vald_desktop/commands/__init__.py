@@ -1,0 +1,1 @@
+"""One module per ``vald`` subcommand; see :mod:`vald_desktop.cli`."""

@@ -1,0 +1,108 @@
+"""The one run-settings dataclass.
+
+It travels unchanged from the GUI controls (or CLI flags) through the worker into the sampler and into the
+provenance record. Do not copy its fields elsewhere: pass the object, or ``replace()`` it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import SettingsError
+
+SCHEDULERS = ("pndm", "dpmpp", "ddim", "euler")
+MASK_MODES = ("none", "auto", "file", "edited")
+REFERENCES = ("reconstruction", "input")
+HEALTHY_PROMPT = "normal chest x-ray"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything that decides what a counterfactual run produces."""
+
+    prompt: str = HEALTHY_PROMPT
+    negative_prompt: str = ""
+    strength: float = 0.55  # paper: "most effective" 0.55 / guidance 4; figures use 0.85 / 7.5
+    guidance: float = 4.0
+    steps: int = 50
+    scheduler: str = "pndm"
+    seed: int = 0
+    seeds: int = 1  # >1: multi-seed consensus (mean map + per-pixel std)
+    mask_mode: str = "auto"
+    confine_to_mask: bool = False  # mask-confined editing: latents outside the dilated lung mask stay original
+    reference: str = "reconstruction"  # map = reference - counterfactual; "input" is the paper's raw I_a - I_n
+    smooth_sigma: float = 0.0  # Gaussian smoothing of the map, in film pixels at model size
+    preview_every: int = 5  # emit a decoded preview every k steps (0 = never)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` with one sentence for the first invalid value."""
+        if not isinstance(self.prompt, str):
+            raise SettingsError("The prompt must be text.")
+        if not isinstance(self.negative_prompt, str):
+            raise SettingsError("The negative prompt must be text.")
+        _number("strength", self.strength)
+        if not 0.0 < float(self.strength) <= 1.0:
+            raise SettingsError(f"Strength must be greater than 0 and at most 1 (got {self.strength}).")
+        _number("guidance", self.guidance)
+        if float(self.guidance) < 0.0:
+            raise SettingsError(f"Guidance must be 0 or more (got {self.guidance}).")
+        _integer("steps", self.steps)
+        if self.steps < 1:
+            raise SettingsError(f"Steps must be at least 1 (got {self.steps}).")
+        if self.steps > 1000:
+            raise SettingsError(f"Steps must be at most 1000 (got {self.steps}).")
+        if int(self.steps * float(self.strength)) < 1:
+            raise SettingsError(
+                f"{self.steps} steps at strength {self.strength} leave no denoising step; raise steps or strength."
+            )
+        if self.scheduler not in SCHEDULERS:
+            raise SettingsError(f"Unknown scheduler {self.scheduler!r}; choose one of {', '.join(SCHEDULERS)}.")
+        _integer("seed", self.seed)
+        if not 0 <= self.seed < 2**63:
+            raise SettingsError(f"The seed must be between 0 and 2^63 - 1 (got {self.seed}).")
+        _integer("seeds", self.seeds)
+        if not 1 <= self.seeds <= 16:
+            raise SettingsError(f"The number of seeds must be between 1 and 16 (got {self.seeds}).")
+        if self.mask_mode not in MASK_MODES:
+            raise SettingsError(f"Unknown mask mode {self.mask_mode!r}; choose one of {', '.join(MASK_MODES)}.")
+        if self.reference not in REFERENCES:
+            raise SettingsError(f"Unknown map reference {self.reference!r}; choose one of {', '.join(REFERENCES)}.")
+        _number("smooth_sigma", self.smooth_sigma)
+        if float(self.smooth_sigma) < 0:
+            raise SettingsError(f"Map smoothing must be 0 or more (got {self.smooth_sigma}).")
+        _integer("preview_every", self.preview_every)
+        if self.preview_every < 0:
+            raise SettingsError(f"Preview interval must be 0 or more (got {self.preview_every}).")
+
+    @property
+    def unet_steps(self) -> int:
+        """Denoising steps img2img actually runs: ``int(steps * strength)`` (PNDM adds one UNet call)."""
+        return min(int(self.steps * self.strength), self.steps)
+
+    def replace(self, **changes: Any) -> RunSettings:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSettings:
+        """Build from a record, ignoring unknown keys (records from newer versions still open)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _number(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise SettingsError(f"The {name} must be a finite number (got {value!r}).")
+
+
+def _integer(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(f"The {name} must be a whole number (got {value!r}).")
