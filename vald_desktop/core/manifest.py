@@ -31,7 +31,9 @@ def model_files(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.rglob("*")
-        if p.is_file() and p.name != MANIFEST_NAME and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if p.is_file()
+        and p.name != MANIFEST_NAME
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 
@@ -59,7 +61,9 @@ def read_manifest(folder: str | Path) -> dict[str, Any] | None:
         if not isinstance(data.get("files"), dict):
             raise ValueError("no files table")
     except (OSError, ValueError) as exc:
-        raise ManifestError(f"The model manifest {path.name} in {Path(folder).name} is unreadable ({exc}).") from None
+        raise ManifestError(
+            f"The model manifest {path.name} in {Path(folder).name} is unreadable ({exc})."
+        ) from None
     return data
 
 

@@ -32,8 +32,12 @@ class RunSettings:
     seed: int = 0
     seeds: int = 1  # >1: multi-seed consensus (mean map + per-pixel std)
     mask_mode: str = "auto"
-    confine_to_mask: bool = False  # mask-confined editing: latents outside the dilated lung mask stay original
-    reference: str = "reconstruction"  # map = reference - counterfactual; "input" is the paper's raw I_a - I_n
+    confine_to_mask: bool = (
+        False  # mask-confined editing: latents outside the dilated lung mask stay original
+    )
+    reference: str = (
+        "reconstruction"  # map = reference - counterfactual; "input" is the paper's raw I_a - I_n
+    )
     smooth_sigma: float = 0.0  # Gaussian smoothing of the map, in film pixels at model size
     preview_every: int = 5  # emit a decoded preview every k steps (0 = never)
 
@@ -62,7 +66,9 @@ class RunSettings:
                 f"{self.steps} steps at strength {self.strength} leave no denoising step; raise steps or strength."
             )
         if self.scheduler not in SCHEDULERS:
-            raise SettingsError(f"Unknown scheduler {self.scheduler!r}; choose one of {', '.join(SCHEDULERS)}.")
+            raise SettingsError(
+                f"Unknown scheduler {self.scheduler!r}; choose one of {', '.join(SCHEDULERS)}."
+            )
         _integer("seed", self.seed)
         if not 0 <= self.seed < 2**63:
             raise SettingsError(f"The seed must be between 0 and 2^63 - 1 (got {self.seed}).")
@@ -70,9 +76,13 @@ class RunSettings:
         if not 1 <= self.seeds <= 16:
             raise SettingsError(f"The number of seeds must be between 1 and 16 (got {self.seeds}).")
         if self.mask_mode not in MASK_MODES:
-            raise SettingsError(f"Unknown mask mode {self.mask_mode!r}; choose one of {', '.join(MASK_MODES)}.")
+            raise SettingsError(
+                f"Unknown mask mode {self.mask_mode!r}; choose one of {', '.join(MASK_MODES)}."
+            )
         if self.reference not in REFERENCES:
-            raise SettingsError(f"Unknown map reference {self.reference!r}; choose one of {', '.join(REFERENCES)}.")
+            raise SettingsError(
+                f"Unknown map reference {self.reference!r}; choose one of {', '.join(REFERENCES)}."
+            )
         _number("smooth_sigma", self.smooth_sigma)
         if float(self.smooth_sigma) < 0:
             raise SettingsError(f"Map smoothing must be 0 or more (got {self.smooth_sigma}).")
