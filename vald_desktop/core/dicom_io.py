@@ -6,9 +6,11 @@ and the MONOCHROME1 inversion are applied at display time so the user can change
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -69,7 +71,7 @@ _METADATA_KEYWORDS = (
 
 def decode_dicom(data: bytes, name: str, frame: int = 0) -> Film:
     """Decode one frame of a DICOM file held in ``data`` (``name`` is used in messages only)."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_pydicom_log():
         # pydicom warns about every small standard violation; films from the wild have many. Stay quiet.
         warnings.simplefilter("ignore")
         parsed = _parse(data, name)
@@ -83,6 +85,18 @@ def decode_dicom(data: bytes, name: str, frame: int = 0) -> Film:
         _check_decodable(ds, syntax, name, frames)
         stored = _decode_frame(ds, frame, frames, name)
         return _build_film(ds, stored, name, syntax, frame, frames)
+
+
+@contextlib.contextmanager
+def _quiet_pydicom_log() -> Iterator[None]:
+    """pydicom also logs its warnings; the user gets one FilmError sentence instead."""
+    logger = logging.getLogger("pydicom")
+    level = logger.level
+    logger.setLevel(logging.ERROR + 10)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class _Parsed:
