@@ -1,0 +1,157 @@
+"""Findings for the phantoms: each returns an added-density field with compact support.
+
+The field is zero outside the lesion (values below a floor are cut to exactly zero), so the abnormal image
+equals its healthy twin bit for bit outside ``field > 0`` — the lesion mask. Channel 0 of ``lung_cov`` is the
+image-left lung (patient right), channel 1 the image-right lung (patient left).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .phantom_anatomy import Anatomy, noise_field, periodic_noise_1d, smoothstep
+
+FLOOR = 0.004  # below this the added density is invisible; cutting it keeps the lesion mask honest
+SIDE_CHANNEL = {"right": 0, "left": 1}  # patient side -> image-left / image-right lung channel
+
+
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel-centre coordinates as a column and a row vector (they broadcast to HxW)."""
+    y = np.arange(size, dtype=np.float32)[:, None] + 0.5
+    x = np.arange(size, dtype=np.float32)[None, :] + 0.5
+    return y, x
+
+
+def _side_box(anat: Anatomy, ch: int) -> tuple[float, float, float, float]:
+    """Bounding box (x0, y0, x1, y1) of one lung."""
+    ys, xs = np.nonzero(anat.lung_cov[ch] > 0.5)
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+def _pick_inside(rng: np.random.Generator, mask: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.nonzero(mask)
+    k = int(rng.integers(len(ys)))
+    return float(xs[k]) + 0.5, float(ys[k]) + 0.5
+
+
+def _centre_inside(rng: np.random.Generator, mask: np.ndarray, margin: float) -> tuple[float, float]:
+    """A random point of ``mask`` whose surrounding circle of radius ``margin`` lies in the mask too.
+
+    Rejection sampling with a ring test: far cheaper than a distance transform of the whole image.
+    """
+    ys, xs = np.nonzero(mask)
+    ring = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    h, w = mask.shape
+    for _ in range(200):
+        k = int(rng.integers(len(ys)))
+        cy, cx = ys[k] + 0.5, xs[k] + 0.5
+        ry = np.clip((cy + margin * np.sin(ring)).astype(int), 0, h - 1)
+        rx = np.clip((cx + margin * np.cos(ring)).astype(int), 0, w - 1)
+        if mask[ry, rx].all():
+            return float(cx), float(cy)
+    return float(cx), float(cy)  # a very thin lung: accept the last draw
+
+
+def lung_opacity(rng: np.random.Generator, anat: Anatomy, side: str) -> np.ndarray:
+    """A large consolidation: an irregular blob covering a third to two thirds of one lung."""
+    ch = SIDE_CHANNEL[side]
+    size = anat.density.shape[0]
+    y, x = _grid(size)
+    bx0, by0, bx1, by1 = _side_box(anat, ch)
+    lw, lh = bx1 - bx0, by1 - by0
+    cov = anat.lung_cov[ch]
+    region = cov > 0.5
+    region &= (y > by0 + 0.3 * lh) & (y < by0 + 0.8 * lh)
+    cx, cy = _pick_inside(rng, region if region.any() else cov > 0.5)
+    radius = np.sqrt(lw * lh) * rng.uniform(0.40, 0.58)
+    theta = np.arctan2(y - cy, x - cx) / (2 * np.pi)
+    r_edge = radius * (1 + 0.22 * periodic_noise_1d(rng, 9, theta))
+    r = np.hypot((x - cx) / 1.1, y - cy)
+    prof = smoothstep((r_edge - r) / (0.35 * radius))
+    texture = 0.78 + 0.22 * noise_field(rng, 18, size, size)
+    amp = rng.uniform(0.60, 0.90)
+    return amp * prof * np.clip(texture, 0.3, 1.2) * anat.lung_dark * cov
+
+
+def nodule(rng: np.random.Generator, anat: Anatomy, side: str) -> np.ndarray:
+    """A round, slightly lobulated mass well inside one lung."""
+    ch = SIDE_CHANNEL[side]
+    size = anat.density.shape[0]
+    y, x = _grid(size)
+    radius = size * rng.uniform(0.028, 0.055)
+    cx, cy = _centre_inside(rng, anat.lung_cov[ch] > 0.5, radius * 1.3)
+    theta = np.arctan2(y - cy, x - cx) / (2 * np.pi)
+    r_edge = radius * (1 + 0.12 * periodic_noise_1d(rng, 7, theta))
+    prof = smoothstep((r_edge - np.hypot(x - cx, y - cy)) / 2.5)
+    dome = np.sqrt(np.clip(1 - (np.hypot(x - cx, y - cy) / (r_edge + 1.0)) ** 2, 0, 1))
+    amp = rng.uniform(0.75, 1.0)
+    return amp * prof * (0.6 + 0.4 * dome) * (anat.lung_dark + 0.04) * anat.lung_cov[ch]
+
+
+def cardiomegaly(rng: np.random.Generator, anat: Anatomy) -> np.ndarray:
+    """An enlarged heart: the part of a wider heart ellipse that now covers lung."""
+    size = anat.density.shape[0]
+    y, x = _grid(size)
+    hcx, hcy, ha, hb = anat.heart
+    grow = rng.uniform(1.35, 1.6)
+    a, b = ha * grow, hb * rng.uniform(1.1, 1.25)
+    cx = hcx + ha * rng.uniform(0.05, 0.2)  # the left ventricle grows mostly to the patient's left
+    big = smoothstep((1 - np.sqrt(((x - cx) / a) ** 2 + ((y - hcy) / b) ** 2)) * a / 2.5 + 0.5)
+    lung = anat.lung_cov[0] + anat.lung_cov[1]
+    return big * lung * (anat.lung_dark + 0.12)
+
+
+def _patchy(rng: np.random.Generator, size: int, cells: int, cut: float) -> np.ndarray:
+    """Patches: a smooth field above a cut, rescaled to 0..1 — compact by construction."""
+    field = noise_field(rng, cells, size, size) + 0.5 * noise_field(rng, cells * 2, size, size)
+    return np.clip((field - cut) / 1.0, 0, 1)
+
+
+def viral_pneumonia(rng: np.random.Generator, anat: Anatomy) -> np.ndarray:
+    """Bilateral diffuse perihilar interstitial opacities."""
+    size = anat.density.shape[0]
+    y, x = _grid(size)
+    _, _, w, _ = anat.box
+    near = np.zeros((size, size), np.float32)
+    for hx, hy in anat.hila:
+        near = np.maximum(near, np.exp(-np.hypot(x - hx, y - hy) / (0.35 * w)))
+    patches = _patchy(rng, size, 14, rng.uniform(-0.4, 0.1))
+    lung = anat.lung_cov[0] + anat.lung_cov[1]
+    amp = rng.uniform(0.45, 0.7)
+    return amp * patches * near * anat.lung_dark * lung
+
+
+def covid19(rng: np.random.Generator, anat: Anatomy) -> np.ndarray:
+    """Bilateral ground-glass opacities, peripheral and in the lower zones."""
+    size = anat.density.shape[0]
+    y, x = _grid(size)
+    x0, y0, w, h = anat.box
+    xm = x0 + w / 2
+    lateral = smoothstep((np.abs(x - xm) / (w / 2) - 0.35) / 0.45)
+    lower = smoothstep(((y - y0) / h - 0.35) / 0.35)
+    patches = _patchy(rng, size, 10, rng.uniform(-0.5, 0.0))
+    lung = anat.lung_cov[0] + anat.lung_cov[1]
+    amp = rng.uniform(0.45, 0.65)
+    return amp * patches * lateral * lower * anat.lung_dark * lung
+
+
+def effusion(rng: np.random.Generator, anat: Anatomy, side: str) -> np.ndarray:
+    """Pleural fluid at one lung base: a meniscus, higher laterally, that blunts the costophrenic angle."""
+    ch = SIDE_CHANNEL[side]
+    size = anat.density.shape[0]
+    y, x = _grid(size)
+    bx0, by0, bx1, by1 = _side_box(anat, ch)
+    lh = by1 - by0
+    # Lateral-ness within this lung: 0 medial .. 1 at the chest wall.
+    s = (x - bx0) / (bx1 - bx0) if ch == 1 else (bx1 - x) / (bx1 - bx0)
+    level = by1 - lh * rng.uniform(0.18, 0.32)
+    meniscus = level - lh * rng.uniform(0.08, 0.16) * np.clip(s, 0, 1) ** 2
+    prof = smoothstep((y - meniscus) / (0.05 * lh))
+    amp = rng.uniform(0.85, 1.0)
+    return amp * prof * (anat.lung_dark + 0.05) * anat.lung_cov[ch]
+
+
+def finalize(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the invisible tail to exactly zero; return (field, lesion mask)."""
+    field = np.where(field > FLOOR, field, 0.0).astype(np.float32)
+    return field, field > 0

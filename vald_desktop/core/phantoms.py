@@ -1,0 +1,230 @@
+"""Synthetic PA chest phantoms with an exact healthy twin, a lesion mask and a lung mask.
+
+``make_phantom(seed, finding)`` renders one anatomy (``phantom_anatomy``) and, for an abnormal finding, adds a
+compact density field (``phantom_lesions``). Exposure and noise are applied afterwards *pointwise and with the
+same random field* to both images, so the abnormal image equals its twin exactly outside ``lesion_mask``.
+
+Randomness is split by purpose: the anatomy and the noise depend on ``seed`` only, the lesion on
+``(seed, finding)``. Hence ``make_phantom(s, f).healthy == make_phantom(s, "normal").image`` for every finding.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import phantom_lesions as lesions
+from .atomic import write_bytes, write_text
+from .errors import DataError
+from .graypng import encode_gray_png
+from .lungshapes import load_shapes
+from .phantom_anatomy import Anatomy, noise_field, render_anatomy
+
+FINDINGS = ("normal", "lung_opacity", "nodule", "cardiomegaly", "viral_pneumonia", "covid19", "effusion")
+LAYOUTS = ("flat", "covid19-radiography")
+LATERALITIES = ("left", "right", "bilateral", "none")
+# Folder names of the COVID-19 Radiography Database; the findings it lacks get folders of their own.
+DATASET_CLASS = {
+    "normal": "Normal",
+    "lung_opacity": "Lung_Opacity",
+    "covid19": "COVID",
+    "viral_pneumonia": "Viral Pneumonia",
+    "nodule": "Nodule",
+    "cardiomegaly": "Cardiomegaly",
+    "effusion": "Effusion",
+}
+LABEL_COLUMNS = ("id", "finding", "laterality", "prompt", "image", "healthy", "lesion_mask", "lung_mask")
+_SIDED = ("lung_opacity", "nodule", "effusion")
+
+
+@dataclass
+class Phantom:
+    image: np.ndarray  # float32 HxW in [0, 1], bone bright
+    healthy: np.ndarray  # the same anatomy, exposure and noise without the finding
+    lesion_mask: np.ndarray  # bool HxW: where image differs from healthy (empty for "normal")
+    lung_mask: np.ndarray  # bool HxW: the lung fields (same for both twins)
+    finding: str
+    laterality: str  # PATIENT side: "left" | "right" | "bilateral" | "none"
+    prompt: str
+    seed: int
+    shape_id: int = -1  # index of the real lung shape used (see lungshapes.load_shapes)
+
+
+def prompt_for(finding: str, laterality: str) -> str:
+    """The training / induction prompt of a finding, with the patient side in words where it matters."""
+    if finding == "normal":
+        return "normal chest x-ray"
+    if finding == "lung_opacity":
+        return f"large lung opacity on the {laterality}"
+    if finding == "effusion":
+        return f"pleural effusion on the {laterality}"
+    return {
+        "nodule": "carcinoma",
+        "cardiomegaly": "cardiomegaly",
+        "viral_pneumonia": "viral pneumonia",
+        "covid19": "COVID 19",
+    }[finding]
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(k) for k in key]))
+
+
+def _check(seed: int, finding: str, size: int, laterality: str | None) -> None:
+    if finding not in FINDINGS:
+        raise DataError(f"Unknown finding '{finding}'; choose one of {', '.join(FINDINGS)}.")
+    if not 32 <= size <= 2048:
+        raise DataError("Phantom size must be between 32 and 2048 pixels.")
+    if seed < 0:
+        raise DataError("The phantom seed must be zero or positive.")
+    if laterality is not None and finding in _SIDED and laterality not in ("left", "right"):
+        raise DataError(f"A {finding.replace('_', ' ')} phantom is on the patient's left or right.")
+
+
+def _laterality(finding: str, seed: int, laterality: str | None) -> str:
+    if finding in _SIDED:
+        if laterality is not None:
+            return laterality
+        return ("left", "right")[int(_rng(seed, 3, FINDINGS.index(finding)).integers(2))]
+    return {"normal": "none", "cardiomegaly": "none"}.get(finding, "bilateral")
+
+
+def _lesion(finding: str, rng: np.random.Generator, anat: Anatomy, side: str) -> np.ndarray:
+    if finding == "lung_opacity":
+        return lesions.lung_opacity(rng, anat, side)
+    if finding == "nodule":
+        return lesions.nodule(rng, anat, side)
+    if finding == "effusion":
+        return lesions.effusion(rng, anat, side)
+    if finding == "cardiomegaly":
+        return lesions.cardiomegaly(rng, anat)
+    if finding == "viral_pneumonia":
+        return lesions.viral_pneumonia(rng, anat)
+    return lesions.covid19(rng, anat)
+
+
+def _expose(dens: np.ndarray, look: dict[str, float], noise: np.ndarray) -> np.ndarray:
+    """Detector response: gamma and window (pointwise), then the shared noise, then clip."""
+    img = np.clip(dens, 0, 1.2) ** look["gamma"]
+    img = look["lo"] + (look["hi"] - look["lo"]) * img
+    return np.clip(img + noise, 0.0, 1.0).astype(np.float32)
+
+
+def make_phantom(
+    seed: int, finding: str = "normal", size: int = 256, laterality: str | None = None
+) -> Phantom:
+    """One phantom and its exact healthy twin; deterministic for (seed, finding, size, laterality)."""
+    _check(seed, finding, size, laterality)
+    side = _laterality(finding, seed, laterality)
+    anat = render_anatomy(_rng(seed, 0), size, load_shapes())
+
+    look_rng = _rng(seed, 2)
+    look = {
+        "gamma": float(look_rng.uniform(0.85, 1.25)),
+        "lo": float(look_rng.uniform(0.0, 0.06)),
+        "hi": float(look_rng.uniform(0.88, 1.0)),
+    }
+    sigma = look_rng.uniform(0.006, 0.02)
+    # Triangular (sum of two uniforms) rather than Gaussian noise: looks the same and costs a tenth.
+    uni = look_rng.random((2, size, size), dtype=np.float32)
+    noise = (sigma * np.sqrt(6.0)) * (uni[0] + uni[1] - 1.0)
+    noise += (
+        0.3 * sigma * noise_field(look_rng, size // 4, size, size)
+    )  # film grain with a little correlation
+    healthy = _expose(anat.density, look, noise)
+
+    if finding == "normal":
+        image, lesion_mask = healthy.copy(), np.zeros((size, size), bool)
+    else:
+        field, lesion_mask = lesions.finalize(
+            _lesion(finding, _rng(seed, 1, FINDINGS.index(finding)), anat, side)
+        )
+        # field is exactly 0 outside lesion_mask and _expose is pointwise, so the twins agree bit for bit there.
+        image = _expose(anat.density + field, look, noise)
+    return Phantom(
+        image=image,
+        healthy=healthy,
+        lesion_mask=lesion_mask,
+        lung_mask=anat.lung_mask,
+        finding=finding,
+        laterality=side,
+        prompt=prompt_for(finding, side),
+        seed=int(seed),
+        shape_id=anat.shape_id,
+    )
+
+
+def phantom_seed(seed: int, index: int) -> int:
+    """Seed of the ``index``-th phantom of a set made with ``seed`` (stable, independent per index)."""
+    return int(np.random.SeedSequence([int(seed), int(index), 7]).generate_state(1)[0])
+
+
+def _paths(layout: str, finding: str, index: int) -> dict[str, str]:
+    if layout == "flat":
+        name = f"{index:06d}-{finding}.png"
+        return {
+            "image": f"images/{name}",
+            "healthy": f"healthy/{name}",
+            "lesion_mask": f"lesions/{name}",
+            "lung_mask": f"masks/{name}",
+        }
+    cls = DATASET_CLASS[finding]
+    name = f"{cls}-{index + 1}.png"
+    return {
+        "image": f"{cls}/images/{name}",
+        "healthy": f"{cls}/healthy/{name}",
+        "lesion_mask": f"{cls}/lesions/{name}",
+        "lung_mask": f"{cls}/masks/{name}",
+    }
+
+
+def write_phantoms(
+    out_dir: str | os.PathLike[str],
+    n: int,
+    seed: int,
+    layout: str = "flat",
+    size: int = 256,
+    findings: Sequence[str] = FINDINGS,
+) -> Path:
+    """Write ``n`` phantoms (findings in turn) as 8-bit PNGs plus ``labels.csv``; returns the CSV path.
+
+    ``flat``: ``images/ healthy/ lesions/ masks/``. ``covid19-radiography``: ``<Class>/{images,masks}`` like the
+    COVID-19 Radiography Database (plus ``healthy/`` and ``lesions/`` beside them). Paths in the CSV are
+    relative to ``out_dir``.
+    """
+    if layout not in LAYOUTS:
+        raise DataError(f"Unknown layout '{layout}'; choose one of {', '.join(LAYOUTS)}.")
+    if n < 1:
+        raise DataError("Ask for at least one phantom.")
+    findings = tuple(findings)
+    if not findings:
+        raise DataError("Name at least one finding.")
+    for f in findings:
+        _check(0, f, size, None)
+    out = Path(out_dir)
+    rows = []
+    for i in range(n):
+        finding = findings[i % len(findings)]
+        ph = make_phantom(phantom_seed(seed, i), finding, size)
+        paths = _paths(layout, finding, i)
+        for key, arr in (
+            ("image", ph.image),
+            ("healthy", ph.healthy),
+            ("lesion_mask", ph.lesion_mask),
+            ("lung_mask", ph.lung_mask),
+        ):
+            write_bytes(out / paths[key], encode_gray_png(arr))
+        rows.append(
+            {"id": f"{i:06d}", "finding": finding, "laterality": ph.laterality, "prompt": ph.prompt, **paths}
+        )
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LABEL_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text(out / "labels.csv", buf.getvalue())
