@@ -1,0 +1,39 @@
+"""Helpers for the export tests (a uniquely named module, so tests can import it without clashing conftests)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path) -> Iterator[Path]:
+    """Make ``folder`` unwritable for real: chmod for ordinary users, the immutable flag for root (who ignores modes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o700)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a folder read-only for root here (no chattr +i)")
+    try:
+        yield folder
+    finally:
+        subprocess.run([chattr, "-i", str(folder)], capture_output=True, check=False)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
