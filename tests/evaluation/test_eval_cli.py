@@ -1,0 +1,83 @@
+"""``vald evaluate ssim|fid|paper`` end to end on small folders (no model, no FID weights needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+from vald_training import paper_tables
+
+from vald_desktop.cli import main
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.clip(arr * 255 + 0.5, 0, 255).astype(np.uint8)).save(path)
+
+
+@pytest.fixture
+def paired(tmp_path: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(3)
+    for i in range(3):
+        base = gaussian_filter(rng.random((180, 184)), 3)
+        base = (base - base.min()) / (base.max() - base.min())
+        _save(tmp_path / "refs" / f"film{i}.png", base)
+        _save(tmp_path / "cands" / f"film{i}.png", gaussian_filter(base, 1.0 + i))
+    _save(tmp_path / "cands" / "unpaired.png", np.zeros((180, 184)))
+    return tmp_path / "refs", tmp_path / "cands"
+
+
+def test_ssim_json_and_csv(paired, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    refs, cands = paired
+    csv_path = tmp_path / "pairs.csv"
+    assert main(["evaluate", "ssim", str(refs), str(cands), "--json", "--csv", str(csv_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in doc["pairs"]] == ["film0", "film1", "film2"]
+    ssims = [p["ssim"] for p in doc["pairs"]]
+    assert ssims[0] > ssims[1] > ssims[2]  # more blur, less similar
+    assert doc["ssim_mean"] == pytest.approx(np.mean(ssims))
+    assert all(0 < p["msssim"] < 1 for p in doc["pairs"])
+    assert csv_path.read_text().splitlines()[0] == "name,ssim,msssim"
+
+
+def test_fid_without_weights_says_which_file(paired, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("VALD_FID_WEIGHTS", raising=False)
+    refs, cands = paired
+    assert main(["evaluate", "fid", str(refs), str(cands)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "pt_inception-2015-12-05-6726825d.pth" in err
+
+
+def test_paper_tables_without_fid_weights(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("VALD_FID_WEIGHTS", raising=False)
+    rng = np.random.default_rng(0)
+    data, gen = tmp_path / "data", tmp_path / "gen"
+    for cls in ("Normal", "COVID", "Lung_Opacity"):
+        for i in range(2):
+            film = gaussian_filter(rng.random((180, 180)), 2)
+            film = (film - film.min()) / (film.max() - film.min())
+            _save(data / cls / "images" / f"{cls}-{i + 1}.png", film)
+            if cls != "Normal":
+                _save(gen / cls / f"{cls}-{i + 1}-counterfactual.png", gaussian_filter(film, 1.5))
+    out = tmp_path / "tables"
+    assert main(["evaluate", "paper", "--data", str(data), "--generated", str(gen), "--out", str(out)]) == 0
+    md = (out / "tables.md").read_text()
+    assert "Table 1" in md and "Table 4" in md and "--fid-weights" in md
+    rows = (out / "table3.csv").read_text().splitlines()
+    assert rows[0] == "row,n,value,std,paper"
+    assert {r.split(",")[0] for r in rows[1:]} == {"COVID", "Lung_Opacity"}
+    assert all(0 < float(r.split(",")[2]) < 1 for r in rows[1:])
+    assert "| COVID | 2 |" in capsys.readouterr().out
+
+
+def test_paper_pairs_need_matching_names(tmp_path: Path) -> None:
+    from vald_desktop.core.errors import DataError
+
+    _save(tmp_path / "data" / "COVID" / "images" / "COVID-1.png", np.zeros((20, 20)))
+    _save(tmp_path / "gen" / "other.png", np.zeros((20, 20)))
+    with pytest.raises(DataError, match="vald run"):
+        paper_tables.class_pairs(tmp_path / "data", tmp_path / "gen")

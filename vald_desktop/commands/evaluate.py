@@ -1,0 +1,192 @@
+"""``vald evaluate``: FID, SSIM/MS-SSIM, the paper's tables 1-4 and the phantom attribution benchmark.
+
+The metrics live in ``vald_training`` (imported inside the handlers so ``vald --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="FID, SSIM/MS-SSIM, the paper's tables and the phantom benchmark",
+        description="Evaluate counterfactuals: FID and SSIM/MS-SSIM between image folders, the paper's tables 1-4 "
+        "on the COVID-19 Radiography Database, or the attribution benchmark on synthetic phantoms.",
+    )
+    sub = p.add_subparsers(dest="metric", metavar="METRIC")
+    sub.required = True
+
+    fid = sub.add_parser("fid", help="FID between two image folders (pytorch-fid convention)")
+    fid.add_argument("set_a", help="first image folder")
+    fid.add_argument("set_b", help="second image folder")
+    fid.add_argument("--weights", help="pt_inception-2015-12-05-6726825d.pth (default: $VALD_FID_WEIGHTS)")
+    fid.add_argument("--batch", type=int, default=32, help="images per batch (default 32)")
+    fid.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    fid.add_argument("--recursive", action="store_true", help="include images in sub-folders")
+    fid.add_argument("--cache-dir", help="feature cache folder (default: the user cache folder)")
+    fid.add_argument("--no-cache", action="store_true", help="always recompute features")
+    fid.add_argument("--json", action="store_true", help="print JSON")
+    fid.set_defaults(func=_fid)
+
+    ss = sub.add_parser("ssim", help="SSIM and MS-SSIM between files of the same name in two folders")
+    ss.add_argument("refs", help="reference folder (e.g. the abnormal films)")
+    ss.add_argument("cands", help="candidate folder (e.g. their counterfactuals, same file names)")
+    ss.add_argument("--csv", help="write the per-pair scores to this CSV file")
+    ss.add_argument("--json", action="store_true", help="print JSON with the means and every pair")
+    ss.set_defaults(func=_ssim)
+
+    pp = sub.add_parser("paper", help="the paper's tables 1-4 (markdown + CSV)")
+    pp.add_argument("--data", required=True, help="COVID-19 Radiography Database folder")
+    pp.add_argument("--generated", required=True, help="folder of counterfactuals from 'vald run'")
+    pp.add_argument("--chexpert", help="CheXpert-v1.0-small folder (table 4)")
+    pp.add_argument(
+        "--induced", help="zero-shot cardiomegaly images (default GENERATED/zero-shot-cardiomegaly)"
+    )
+    pp.add_argument("--chexpert-limit", type=int, help="use at most this many CheXpert films")
+    pp.add_argument("--out", required=True, help="output folder for tables.md and table1..4.csv")
+    pp.add_argument(
+        "--fid-weights", help="FID Inception weights (default: $VALD_FID_WEIGHTS; without: no FID)"
+    )
+    pp.add_argument("--batch", type=int, default=32, help="FID images per batch (default 32)")
+    pp.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    pp.set_defaults(func=_paper)
+
+    ph = sub.add_parser("phantoms", help="attribution benchmark on fresh synthetic phantoms")
+    ph.add_argument("--model", help="model folder (default: the configured or demo model)")
+    ph.add_argument("--n", type=int, default=60, help="abnormal phantoms (default 60)")
+    ph.add_argument(
+        "--seed", type=int, default=90210, help="phantom seed, unused in training (default 90210)"
+    )
+    ph.add_argument("--size", type=int, help="phantom side in pixels (default: the model's native size)")
+    ph.add_argument("--induction", type=int, help="healthy phantoms for the induction test (default n/3)")
+    ph.add_argument("--settings", default="", help="base run settings, e.g. 'scheduler=dpmpp,steps=25'")
+    ph.add_argument(
+        "--sweep",
+        nargs="*",
+        metavar="SPEC",
+        help="compare settings; each SPEC is one row (e.g. 'strength=0.85,guidance=7.5'); no SPEC: a default set",
+    )
+    ph.add_argument("--device", help="cpu, cuda, mps or auto")
+    ph.add_argument("--json", action="store_true", help="print JSON")
+    ph.set_defaults(func=_phantoms)
+
+
+def _fid(args: argparse.Namespace) -> int:
+    from vald_training.images_io import list_images
+    from vald_training.metrics_fid import default_cache_dir, fid_between
+
+    a = list_images(args.set_a, args.recursive)
+    b = list_images(args.set_b, args.recursive)
+    cache = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    value = fid_between(a, b, args.weights, args.batch, args.device, cache)
+    if args.json:
+        print(json.dumps({"fid": value, "n_a": len(a), "n_b": len(b)}))
+    else:
+        print(f"FID {value:.4f}  ({len(a)} vs {len(b)} images)")
+    return 0
+
+
+def _ssim(args: argparse.Namespace) -> int:
+    from vald_training.pair_scores import rows_csv, score_folders, summary
+
+    from vald_desktop.core.atomic import write_text
+
+    rows = score_folders(args.refs, args.cands)
+    if args.csv:
+        write_text(args.csv, rows_csv(rows))
+    doc = summary(rows)
+    if args.json:
+        print(json.dumps(doc))
+        return 0
+
+    def show(mean: float | None, std: float | None) -> str:
+        return "–" if mean is None else f"{mean:.4f} ± {std:.4f}"
+
+    print(f"pairs   {doc['n']}")
+    print(f"SSIM    {show(doc['ssim_mean'], doc['ssim_std'])}")
+    print(f"MS-SSIM {show(doc['msssim_mean'], doc['msssim_std'])}")
+    return 0
+
+
+def _paper(args: argparse.Namespace) -> int:
+    import os
+
+    from vald_training import paper_tables
+
+    fid_fn = None
+    weights = args.fid_weights or os.environ.get("VALD_FID_WEIGHTS")
+    if weights:
+        from vald_training.frechet import fid_from_stats
+        from vald_training.metrics_fid import (
+            default_cache_dir,
+            load_inception,
+            resolve_device,
+            resolve_weights,
+            set_statistics,
+            weights_identity,
+        )
+
+        path = resolve_weights(weights)
+        device = resolve_device(args.device)
+        model = load_inception(path, device)
+        wid, cache = weights_identity(path), default_cache_dir()
+
+        def fid_fn(a: list[Path], b: list[Path]) -> float:
+            sa = set_statistics(a, model, wid, args.batch, cache)
+            sb = set_statistics(b, model, wid, args.batch, cache)
+            return fid_from_stats(sa, sb, device)
+
+    tables = paper_tables.compute_tables(
+        Path(args.data),
+        Path(args.generated),
+        fid_fn,
+        chexpert=Path(args.chexpert) if args.chexpert else None,
+        induced=Path(args.induced) if args.induced else None,
+        chexpert_limit=args.chexpert_limit,
+    )
+    written = paper_tables.write_tables(tables, Path(args.out))
+    sys.stdout.write(paper_tables.to_markdown(tables))
+    print(f"\nwrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    return 0
+
+
+def _phantoms(args: argparse.Namespace) -> int:
+    from vald_training import phantom_benchmark as pb
+
+    from vald_desktop.core.sampler import Engine
+    from vald_desktop.core.settings import RunSettings
+
+    engine = Engine(args.model, args.device)
+    info = engine.load()
+    base = RunSettings().replace(**pb.parse_override(args.settings))
+    size = args.size or info.native_size
+    runner = pb.engine_runner(engine)
+
+    def note(msg: str) -> None:
+        print(f"\r{msg:<40}", end="", file=sys.stderr, flush=True)
+
+    if args.sweep is not None:
+        specs = args.sweep or list(pb.DEFAULT_SWEEP)
+        rows = pb.run_sweep(runner, args.n, args.seed, base, specs, size, progress=note)
+        print(file=sys.stderr)
+        if args.json:
+            print(json.dumps({"model": str(info.path), "rows": [pb.json_summary(r) for r in rows]}))
+        else:
+            print(f"Model {info.name} ({info.device}), {args.n} phantoms, seed {args.seed}, size {size}\n")
+            print(pb.sweep_table(rows))
+        return 0
+    summary = pb.run_benchmark(
+        runner, args.n, args.seed, base, size, n_induction=args.induction, progress=note
+    )
+    print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(pb.json_summary(summary) | {"model": str(info.path)}))
+    else:
+        print(f"Model {info.name} ({info.device}), {args.n} phantoms, seed {args.seed}, size {size}\n")
+        print(pb.summary_table(summary))
+    return 0
