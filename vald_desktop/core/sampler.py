@@ -1,0 +1,370 @@
+"""The counterfactual engine: SDEdit img2img with the stock diffusers pipeline, kept warm between runs.
+
+``Engine.run`` turns a film (float32 HxW in [0, 1]) into its healthy counterfactual and the signed map
+M = reference − counterfactual on the film's own grid. Interactive re-runs are cheap: the film's VAE latents (and its
+reconstruction) and each prompt's text embedding are cached, and the pipeline receives them directly
+(``prompt_embeds`` and 4-channel scaled latents as ``image``, which img2img takes as-is), so a new prompt or guidance
+costs only the denoising steps. Per-step work (progress, previews, cancel, mask-confined blending) runs in
+``callback_on_step_end``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .attribution import signed_map
+from .errors import Cancelled, FilmError, MaskError, OutOfMemoryError, SettingsError
+from .geometry import Placement, mask_to_model, to_film, to_model
+from .models import ModelInfo, enter_low_memory, load_pipeline, resolve_model_dir
+from .provenance import build_record
+from .settings import RunSettings
+from .steps import StepHook
+
+FILM_CACHE_SIZE = 4
+TEXT_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int  # UNet calls done (1-based)
+    total: int  # UNet calls in this run
+    elapsed: float  # seconds since denoising started
+    eta: float  # seconds left, estimated from the mean step time
+    preview: np.ndarray | None  # float32 film-grid image of the first seed's current estimate, every k steps
+
+
+@dataclass
+class RunResult:
+    settings: RunSettings
+    original: np.ndarray  # the film as the model saw it (float32 HxW, [0, 1])
+    reference: np.ndarray  # what the map is measured against: VAE reconstruction or the input itself
+    counterfactual: np.ndarray  # mean over seeds
+    counterfactuals: list[np.ndarray]  # one per seed
+    map: np.ndarray  # reference − counterfactual, signed, zero outside the mask
+    map_std: np.ndarray | None  # per-pixel std of the per-seed maps (seeds > 1)
+    mask: Any  # the LungMask used (or None)
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _FilmEntry:
+    placement: Placement
+    latents: Any  # torch tensor (1, C, h, w), scaled by the VAE scaling factor
+    reconstruction: np.ndarray | None = None
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+class Engine:
+    """Keeps one model loaded and its caches warm. Not re-entrant: one run at a time (a lock enforces it)."""
+
+    def __init__(self, model_dir: str | Path | None = None, device: str | None = None) -> None:
+        self.model_dir = model_dir
+        self.device = device
+        self.pipe: Any = None
+        self.info: ModelInfo | None = None
+        self.stats = {"vae_encode": 0, "text_encode": 0, "film_cache_hits": 0, "text_cache_hits": 0}
+        self._films: OrderedDict[str, _FilmEntry] = OrderedDict()
+        self._texts: OrderedDict[str, Any] = OrderedDict()
+        self._scheduler_config: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    # -- model lifecycle -------------------------------------------------------------------------------------------
+    def set_model(self, model_dir: str | Path | None, device: str | None = None) -> None:
+        """Choose another model (or device); the old pipeline is freed now, the new one loads on the next run."""
+        with self._lock:
+            self.unload()
+            self.model_dir = model_dir
+            if device is not None:
+                self.device = device
+
+    def load(self) -> ModelInfo:
+        """Load the model (heavy: call it off the GUI thread). A second call is free."""
+        with self._lock:
+            path = resolve_model_dir(self.model_dir)
+            if self.pipe is not None and self.info is not None and self.info.path == path.resolve():
+                return self.info
+            self.unload()
+            self.pipe, self.info = load_pipeline(path, self.device)
+            self._scheduler_config = dict(self.pipe.scheduler.config)
+            return self.info
+
+    def unload(self) -> None:
+        with self._lock:
+            was_cuda = self.info is not None and self.info.device.startswith("cuda")
+            self.pipe = None
+            self.info = None
+            self._films.clear()
+            self._texts.clear()
+            gc.collect()
+            if was_cuda:
+                import torch
+
+                torch.cuda.empty_cache()
+
+    # -- running ---------------------------------------------------------------------------------------------------
+    def run(
+        self,
+        image: np.ndarray,
+        settings: RunSettings,
+        *,
+        mask: Any = None,
+        progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+        film_sha256: str | None = None,
+    ) -> RunResult:
+        """Counterfactual + map for ``image`` (float32 HxW in [0, 1]). Raises typed errors; ``Cancelled`` on cancel."""
+        if not isinstance(settings, RunSettings):
+            raise SettingsError("Run settings are missing.")
+        settings.validate()
+        img = _check_image(image)
+        lung = None if settings.mask_mode == "none" else mask
+        if lung is not None:
+            _check_mask(lung, img.shape)
+        if settings.confine_to_mask and lung is None:
+            raise SettingsError(
+                "Mask-confined editing needs a lung mask; choose a mask or turn confinement off."
+            )
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        import torch
+
+        with self._lock:
+            info = self.load()
+            try:
+                return self._run(img, settings, lung, progress, cancel, film_sha256)
+            except torch.OutOfMemoryError:
+                pass
+            # Out of memory once: retry in the low-memory mode, then give up with a sentence.
+            gc.collect()
+            if not enter_low_memory(self.pipe, info.device):
+                raise OutOfMemoryError(_OOM_SENTENCE) from None
+            self.info = dataclasses.replace(info, low_memory=True)
+            try:
+                return self._run(img, settings, lung, progress, cancel, film_sha256)
+            except torch.OutOfMemoryError:
+                raise OutOfMemoryError(_OOM_SENTENCE) from None
+
+    def _run(
+        self,
+        img: np.ndarray,
+        settings: RunSettings,
+        lung: Any,
+        progress: ProgressFn | None,
+        cancel: threading.Event | None,
+        film_sha256: str | None,
+    ) -> RunResult:
+        import torch
+
+        assert self.pipe is not None and self.info is not None
+        pipe = self.pipe
+        timings: dict[str, float] = {}
+        t_start = time.perf_counter()
+        with torch.inference_mode():
+            film_hit = self._film_key(img) in self._films
+            entry = self._film(img)
+            if settings.reference == "reconstruction" and entry.reconstruction is None:
+                entry.reconstruction = self._decode(entry.latents, entry.placement)
+            reference: np.ndarray = img
+            if settings.reference == "reconstruction" and entry.reconstruction is not None:
+                reference = entry.reconstruction
+            timings["film"] = time.perf_counter() - t_start
+
+            t0 = time.perf_counter()
+            guided = settings.guidance > 1.0  # diffusers skips classifier-free guidance at guidance <= 1
+            text_hit = settings.prompt in self._texts and (
+                not guided or settings.negative_prompt in self._texts
+            )
+            k = settings.seeds
+            cond = self._embed(settings.prompt).repeat(k, 1, 1)
+            uncond = self._embed(settings.negative_prompt).repeat(k, 1, 1) if guided else None
+            timings["text"] = time.perf_counter() - t0
+
+            from .schedulers import make_scheduler
+
+            pipe.scheduler = make_scheduler(settings.scheduler, self._scheduler_config)
+            seeds = [settings.seed + i for i in range(k)]
+            generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+            latents0 = entry.latents.repeat(k, 1, 1, 1)
+            hook = StepHook(
+                settings=settings,
+                progress=progress,
+                cancel=cancel,
+                preview=lambda lat: self._decode(lat[:1], entry.placement),
+                original=latents0 if settings.confine_to_mask else None,
+                latent_mask=self._latent_mask(lung, entry.placement) if settings.confine_to_mask else None,
+                seeds=seeds,
+            )
+            t0 = time.perf_counter()
+            hook.start()
+            out = pipe(
+                prompt_embeds=cond,
+                negative_prompt_embeds=uncond,
+                image=latents0,
+                strength=float(settings.strength),
+                num_inference_steps=int(settings.steps),
+                guidance_scale=float(settings.guidance),
+                generator=generators,
+                output_type="latent",
+                callback_on_step_end=hook,
+                return_dict=False,
+            )
+            timings["denoise"] = time.perf_counter() - t0
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            t0 = time.perf_counter()
+            cfs = [self._decode(out[0][i : i + 1], entry.placement) for i in range(k)]
+            if settings.confine_to_mask:
+                cfs = self._paste_outside(cfs, hook.latent_mask, entry)
+            timings["decode"] = time.perf_counter() - t0
+
+        counterfactual = cfs[0] if k == 1 else np.mean(cfs, axis=0).astype(np.float32)
+        sigma = float(settings.smooth_sigma) * max(img.shape) / entry.placement.size
+        the_map = signed_map(reference, counterfactual, lung, sigma)
+        map_std = None
+        if k > 1:
+            per_seed = np.stack([signed_map(reference, cf, lung, sigma) for cf in cfs])
+            map_std = per_seed.std(axis=0).astype(np.float32)
+        timings["total"] = time.perf_counter() - t_start
+        record = build_record(
+            settings,
+            model=self.info,
+            seeds=seeds,
+            timings=timings,
+            film_sha256=film_sha256,
+            film_shape=(img.shape[0], img.shape[1]),
+            extra={
+                "unet_calls": hook.calls,
+                "cache": {"film": film_hit, "text": text_hit},
+                "mask_source": getattr(lung, "source", None) if lung is not None else None,
+            },
+        )
+        return RunResult(
+            settings=settings,
+            original=img,
+            reference=np.asarray(reference, dtype=np.float32),
+            counterfactual=counterfactual,
+            counterfactuals=cfs,
+            map=the_map,
+            map_std=map_std,
+            mask=lung,
+            record=record,
+        )
+
+    # -- caches ----------------------------------------------------------------------------------------------------
+    def _film_key(self, img: np.ndarray) -> str:
+        digest = hashlib.sha1(np.ascontiguousarray(img).tobytes())
+        digest.update(repr((img.shape, self.info.path if self.info else None)).encode())
+        return digest.hexdigest()
+
+    def _film(self, img: np.ndarray) -> _FilmEntry:
+        key = self._film_key(img)
+        if key in self._films:
+            self._films.move_to_end(key)
+            self.stats["film_cache_hits"] += 1
+            return self._films[key]
+        import torch
+
+        pipe, info = self.pipe, self.info
+        assert pipe is not None and info is not None
+        square, placement = to_model(img, info.native_size)
+        x = torch.from_numpy(square * 2.0 - 1.0)[None, None].expand(1, 3, -1, -1)
+        x = x.to(device=pipe._execution_device, dtype=pipe.vae.dtype)
+        # The posterior mean (not a sample) keeps the cached latents deterministic and independent of the seed.
+        latents = pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor
+        self.stats["vae_encode"] += 1
+        entry = _FilmEntry(placement=placement, latents=latents)
+        self._films[key] = entry
+        while len(self._films) > FILM_CACHE_SIZE:
+            self._films.popitem(last=False)
+        return entry
+
+    def _embed(self, text: str) -> Any:
+        if text in self._texts:
+            self._texts.move_to_end(text)
+            self.stats["text_cache_hits"] += 1
+            return self._texts[text]
+        pipe = self.pipe
+        # encode_prompt tokenizes to model_max_length and passes an attention mask only when the encoder's config
+        # asks for one, exactly as the stock pipeline would; clip_skip stays None (BERT has no final_layer_norm).
+        emb, _ = pipe.encode_prompt(text, pipe._execution_device, 1, False)
+        self.stats["text_encode"] += 1
+        self._texts[text] = emb
+        while len(self._texts) > TEXT_CACHE_SIZE:
+            self._texts.popitem(last=False)
+        return emb
+
+    def _decode(self, latents: Any, placement: Placement) -> np.ndarray:
+        pipe = self.pipe
+        image = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
+        gray = (image.float() / 2 + 0.5).clamp(0, 1).mean(dim=1)[0].cpu().numpy()
+        return to_film(gray, placement)
+
+    def _paste_outside(self, cfs: list[np.ndarray], latent_mask: Any, entry: _FilmEntry) -> list[np.ndarray]:
+        """Outside the dilated mask, show the reconstruction itself: the decoder's receptive field (and its
+        attention) would otherwise let the lung edit bleed a little into the rest of the film."""
+        if entry.reconstruction is None:
+            entry.reconstruction = self._decode(entry.latents, entry.placement)
+        cells = latent_mask[0, 0].float().cpu().numpy()
+        factor = entry.placement.size // cells.shape[0]
+        # Bicubic resize of the block mask gives a soft edge: no seam where the two images meet.
+        weight = to_film(np.kron(cells, np.ones((factor, factor), dtype=np.float32)), entry.placement)
+        return [(weight * cf + (1.0 - weight) * entry.reconstruction).astype(np.float32) for cf in cfs]
+
+    def _latent_mask(self, lung: Any, placement: Placement) -> Any:
+        import torch
+        from scipy.ndimage import binary_dilation
+
+        pipe = self.pipe
+        square = mask_to_model(np.asarray(lung.mask, dtype=bool), placement)
+        factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
+        n = placement.size // factor
+        cells = square[: n * factor, : n * factor].reshape(n, factor, n, factor).any(axis=(1, 3))
+        # One latent cell of margin: the decoder's receptive field would otherwise blur the lung edge.
+        cells = binary_dilation(cells, iterations=1)
+        return torch.from_numpy(cells.astype(np.float32))[None, None].to(
+            pipe._execution_device, pipe.unet.dtype
+        )
+
+
+_OOM_SENTENCE = (
+    "The device ran out of memory even in low-memory mode; use fewer seeds, a smaller model or the CPU."
+)
+
+
+def _check_image(image: Any) -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] in (1, 3, 4):
+        arr = arr[..., :3].mean(axis=2) if arr.shape[2] >= 3 else arr[..., 0]
+    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
+        raise FilmError("The image must be a single grayscale picture.")
+    if min(arr.shape) < 8:
+        raise FilmError(f"The image is too small ({arr.shape[1]}x{arr.shape[0]} pixels).")
+    arr = arr.astype(np.float32)
+    if not np.isfinite(arr).all():
+        raise FilmError("The image contains invalid (non-finite) pixel values.")
+    return np.clip(arr, 0.0, 1.0)
+
+
+def _check_mask(mask: Any, shape: tuple[int, ...]) -> None:
+    arr = getattr(mask, "mask", None)
+    if arr is None:
+        raise MaskError("The lung mask has no pixel data.")
+    if np.shape(arr) != shape:
+        raise MaskError(
+            f"The lung mask is {np.shape(arr)[1]}x{np.shape(arr)[0]} but the film is {shape[1]}x{shape[0]}."
+        )
+    if not np.asarray(arr, dtype=bool).any():
+        raise MaskError("The lung mask is empty.")

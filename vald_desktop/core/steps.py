@@ -1,0 +1,89 @@
+"""Per-step work inside the diffusers denoising loop (``callback_on_step_end``).
+
+After each UNet call: cooperative cancel, mask-confined blending, progress with ETA and an occasional preview.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .errors import Cancelled
+from .settings import RunSettings
+
+# The blend noise is drawn from its own generators so the pipeline's initial noise (and results without
+# confinement) stay exactly those of the stock pipeline for the same seed.
+_BLEND_SEED_OFFSET = 0x5EED
+
+
+class StepHook:
+    def __init__(
+        self,
+        *,
+        settings: RunSettings,
+        progress: Callable[[Any], None] | None,
+        cancel: threading.Event | None,
+        preview: Callable[[Any], np.ndarray],
+        original: Any = None,
+        latent_mask: Any = None,
+        seeds: list[int] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.cancel = cancel
+        self.preview = preview
+        self.original = original
+        self.latent_mask = latent_mask
+        self.seeds = seeds or [settings.seed]
+        self.calls = 0
+        self._noise: Any = None
+        self._t0: float | None = None
+
+    def __call__(self, pipe: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self._t0 is None:
+            # The first callback comes after the first UNet call; count its time from the run's start instead.
+            self._t0 = getattr(self, "_start", time.perf_counter())
+        self.calls += 1
+        if self.cancel is not None and self.cancel.is_set():
+            pipe._interrupt = True
+            raise Cancelled()
+        total = int(getattr(pipe, "_num_timesteps", 0) or self.calls)
+        latents = kwargs["latents"]
+        if self.latent_mask is not None and self.original is not None:
+            latents = self._blend(pipe, i, total, latents)
+        if self.progress is not None:
+            elapsed = time.perf_counter() - self._t0
+            eta = elapsed / self.calls * max(0, total - self.calls)
+            every = self.settings.preview_every
+            preview = None
+            if every and self.calls % every == 0 and self.calls < total:
+                preview = self.preview(latents)
+            from .sampler import Progress
+
+            self.progress(Progress(step=self.calls, total=total, elapsed=elapsed, eta=eta, preview=preview))
+        return {"latents": latents}
+
+    def start(self) -> None:
+        self._start = time.perf_counter()
+
+    def _blend(self, pipe: Any, i: int, total: int, latents: Any) -> Any:
+        """Outside the (dilated) lung mask, put back the original latents noised to the level the sample is now at."""
+        import torch
+
+        if i + 1 >= total:
+            outside = self.original
+        else:
+            if self._noise is None:
+                gens = [torch.Generator("cpu").manual_seed(s + _BLEND_SEED_OFFSET) for s in self.seeds]
+                noise = torch.cat([torch.randn(self.original[:1].shape, generator=g) for g in gens])
+                self._noise = noise.to(self.original.device, self.original.dtype)
+            # The loop runs over the tail of the scheduler's timesteps; after step i the sample sits at step i + 1.
+            t_next = pipe.scheduler.timesteps[-total:][i + 1]
+            t_batch = t_next.reshape(1).repeat(latents.shape[0]).to(latents.device)
+            outside = pipe.scheduler.add_noise(self.original, self._noise, t_batch)
+        m = self.latent_mask
+        return m * latents + (1.0 - m) * outside.to(latents.dtype)
