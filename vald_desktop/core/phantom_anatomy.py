@@ -23,7 +23,9 @@ class Anatomy:
     lung_cov: np.ndarray  # [2, H, W] lung coverage 0..1; 0 = image-left (patient right), 1 = image-right
     lung_dark: np.ndarray  # how much the lung air darkens each pixel (what an opacity gives back)
     box: tuple[float, float, float, float]  # lung-field box x0, y0, w, h (pixels)
-    heart: tuple[float, float, float, float]  # heart ellipse cx, cy, a, b (pixels)
+    gap_left: np.ndarray  # per row: right border (column) of the image-left lung, -1 where it has none
+    gap_right: np.ndarray  # per row: left border of the image-right lung, W where it has none
+    heart_top: float  # row where the heart silhouette starts
     hila: tuple[tuple[float, float], tuple[float, float]]  # (x, y) of the image-left and image-right hilum
     shape_id: int
 
@@ -87,6 +89,39 @@ def place_shape(
     return smoothstep((cov - 0.5) * max(w / grid, 1.0) + 0.5).astype(np.float32)
 
 
+def _gap_borders(lung_cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the inner borders of the two lungs (float32): the mediastinal gap is between them."""
+    size = lung_cov.shape[-1]
+    cols = np.arange(size, dtype=np.float32)[None, :]
+    left = np.where(lung_cov[0] > 0.5, cols, -1.0).max(axis=1) + 1.0
+    right = np.where(lung_cov[1] > 0.5, cols, float(size)).min(axis=1)
+    # Below the base of one lung, carry its last border down so the heart keeps a sensible width.
+    for border, missing in ((left, left <= 0), (right, right >= size)):
+        valid = np.nonzero(~missing)[0]
+        if len(valid):
+            idx = np.maximum.accumulate(np.where(~missing, np.arange(size), valid[0]))
+            border[:] = border[idx]
+    # Going down, the heart border may not jump outwards: below the medial end of a lung base only its lateral
+    # costophrenic recess is left, which is not the heart's edge.
+    for i in range(1, size):
+        left[i] = max(left[i], left[i - 1] - 2.0)
+        right[i] = min(right[i], right[i - 1] + 2.0)
+    return left.astype(np.float32), right.astype(np.float32)
+
+
+def _diaphragm(lung_cov: np.ndarray) -> np.ndarray:
+    """Per column, the row of the lung base (interpolated across the mediastinum and beyond the lungs)."""
+    size = lung_cov.shape[-1]
+    lung = (lung_cov[0] + lung_cov[1]) > 0.5
+    rows = np.arange(size, dtype=np.float32)[:, None]
+    bottom = np.where(lung, rows, -1.0).max(axis=0)
+    has = bottom >= 0
+    if not has.any():
+        return np.full(size, float(size), np.float32)
+    cols = np.arange(size)
+    return np.interp(cols, cols[has], bottom[has]).astype(np.float32)
+
+
 def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> Anatomy:
     s = float(size)
     # Column / row vectors: terms that depend on one axis only stay 1-D until they meet (speed).
@@ -127,14 +162,17 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
     vert = 0.5 + 0.5 * np.cos(2 * np.pi * (y - y0) / vert_period) ** 2
     dens += 0.08 * smoothstep((spine_hw - dx) / 2.0 + 0.5) * vert * body
 
-    # Heart: an ellipse low in the chest, shifted to the patient's left (image right); drawn outside the lungs.
-    hcx = xm + w * rng.uniform(0.04, 0.08)
-    hcy = y0 + h * rng.uniform(0.66, 0.74)
-    ha, hb = w * rng.uniform(0.20, 0.25), h * rng.uniform(0.17, 0.21)
-    heart_cov = smoothstep((1 - np.sqrt(((x - hcx) / ha) ** 2 + ((y - hcy) / hb) ** 2)) * ha / 2.0 + 0.5)
-    # Below the diaphragm the heart merges into the equally dense abdomen.
-    above = smoothstep((y0 + 0.97 * h - y) / (0.06 * h))
-    dens += 0.12 * heart_cov * (1 - lung) * above + 0.06 * (1 - above) * body
+    # Heart and diaphragm follow the real lung outline: the heart fills the gap between the lungs below the
+    # hila, the abdomen starts under the lung bases (the domes), the heart's lower border merges with it.
+    gap_left, gap_right = _gap_borders(lung_cov)
+    base = _diaphragm(lung_cov)
+    heart_top = y0 + h * rng.uniform(0.42, 0.5)
+    below = smoothstep((y - base[None, :]) / 3.0 + 0.5)
+    in_gap = smoothstep((x - gap_left[:, None]) / 1.5 + 0.5) * smoothstep(
+        (gap_right[:, None] - x) / 1.5 + 0.5
+    )
+    heart = in_gap * smoothstep((y - heart_top) / (0.08 * h)) * (1 - below)
+    dens += rng.uniform(0.08, 0.12) * heart * body + rng.uniform(0.04, 0.07) * below * body
 
     # Lungs: air darkens, most at the lateral periphery and apices; vessels radiate from the hila.
     hila = ((xm - w * 0.20, y0 + h * 0.45), (xm + w * 0.18, y0 + h * 0.47))
@@ -188,7 +226,9 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
         lung_cov=lung_cov,
         lung_dark=(lung_dark - vessels - mottle).astype(np.float32),
         box=box,
-        heart=(hcx, hcy, ha, hb),
+        gap_left=gap_left,
+        gap_right=gap_right,
+        heart_top=float(heart_top),
         hila=hila,
         shape_id=idx,
     )

@@ -89,16 +89,26 @@ def nodule(rng: np.random.Generator, anat: Anatomy, side: str) -> np.ndarray:
 
 
 def cardiomegaly(rng: np.random.Generator, anat: Anatomy) -> np.ndarray:
-    """An enlarged heart: the part of a wider heart ellipse that now covers lung."""
+    """An enlarged heart: its borders bulge into both lungs, mostly into the patient's left (image right)."""
     size = anat.density.shape[0]
     y, x = _grid(size)
-    hcx, hcy, ha, hb = anat.heart
-    grow = rng.uniform(1.35, 1.6)
-    a, b = ha * grow, hb * rng.uniform(1.1, 1.25)
-    cx = hcx + ha * rng.uniform(0.05, 0.2)  # the left ventricle grows mostly to the patient's left
-    big = smoothstep((1 - np.sqrt(((x - cx) / a) ** 2 + ((y - hcy) / b) ** 2)) * a / 2.5 + 0.5)
-    lung = anat.lung_cov[0] + anat.lung_cov[1]
-    return big * lung * (anat.lung_dark + 0.12)
+    _, y0, w, h = anat.box
+    t = np.clip((y[:, 0] - anat.heart_top) / (y0 + h - anat.heart_top), 0, 1)
+    bulge = (
+        np.maximum(np.sin(np.pi * t**0.7), 0) ** 0.8
+    )  # widest in the lower third, back to the diaphragm at the base
+    grow_left = w * rng.uniform(0.03, 0.06) * bulge  # image left = patient right
+    grow_right = w * rng.uniform(0.08, 0.14) * bulge
+    left_new = (anat.gap_left - grow_left)[:, None]
+    right_new = (anat.gap_right + grow_right)[:, None]
+    # New heart silhouette minus the old one (both with the same soft edge): exactly zero where nothing grew.
+    into_left = smoothstep((x - left_new) / 1.5 + 0.5) - smoothstep((x - anat.gap_left[:, None]) / 1.5 + 0.5)
+    into_right = smoothstep((right_new - x) / 1.5 + 0.5) - smoothstep(
+        (anat.gap_right[:, None] - x) / 1.5 + 0.5
+    )
+    into_left = np.clip(into_left, 0, 1) * anat.lung_cov[0]
+    into_right = np.clip(into_right, 0, 1) * anat.lung_cov[1]
+    return (into_left + into_right) * (anat.lung_dark + 0.10)
 
 
 def _patchy(rng: np.random.Generator, size: int, cells: int, cut: float) -> np.ndarray:

@@ -1,0 +1,151 @@
+"""Phantom sets on disk (labels.csv, layouts), the CLI, the PNG encoder and the lung-shape source."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vald_desktop.cli import main
+from vald_desktop.core import lungshapes
+from vald_desktop.core.errors import DataError
+from vald_desktop.core.graypng import encode_gray_png, to_u8
+from vald_desktop.core.phantoms import LABEL_COLUMNS, make_phantom, phantom_seed, write_phantoms
+
+
+def _rows(labels: Path) -> list[dict[str, str]]:
+    with open(labels, newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames or ()) == LABEL_COLUMNS
+        return list(reader)
+
+
+def test_flat_set_has_labels_and_every_file_matches_its_phantom(tmp_path: Path) -> None:
+    labels = write_phantoms(tmp_path, n=8, seed=3, size=64)
+    rows = _rows(labels)
+    assert [r["finding"] for r in rows][:7] == [
+        "normal",
+        "lung_opacity",
+        "nodule",
+        "cardiomegaly",
+        "viral_pneumonia",
+        "covid19",
+        "effusion",
+    ]
+    for i, row in enumerate(rows):
+        ph = make_phantom(phantom_seed(3, i), row["finding"], size=64)
+        assert row["prompt"] == ph.prompt and row["laterality"] == ph.laterality
+        image = np.asarray(Image.open(tmp_path / row["image"]))
+        assert image.shape == (64, 64) and image.dtype == np.uint8
+        assert np.array_equal(image, to_u8(ph.image))
+        assert np.array_equal(np.asarray(Image.open(tmp_path / row["lung_mask"])) > 127, ph.lung_mask)
+        assert np.array_equal(np.asarray(Image.open(tmp_path / row["lesion_mask"])) > 127, ph.lesion_mask)
+        healthy = np.asarray(Image.open(tmp_path / row["healthy"]))
+        assert np.array_equal(healthy[~ph.lesion_mask], image[~ph.lesion_mask])
+
+
+def test_covid19_layout_mirrors_the_dataset_folders(tmp_path: Path) -> None:
+    labels = write_phantoms(
+        tmp_path,
+        n=8,
+        seed=1,
+        layout="covid19-radiography",
+        size=64,
+        findings=("normal", "lung_opacity", "covid19", "viral_pneumonia"),
+    )
+    rows = _rows(labels)
+    for folder in ("Normal", "Lung_Opacity", "COVID", "Viral Pneumonia"):
+        images = sorted((tmp_path / folder / "images").glob("*.png"))
+        masks = sorted((tmp_path / folder / "masks").glob("*.png"))
+        assert len(images) == 2 and [p.name for p in images] == [p.name for p in masks]
+        assert images[0].name.startswith(f"{folder}-")
+    assert all((tmp_path / r["image"]).is_file() for r in rows)
+
+
+def test_same_seed_writes_identical_files(tmp_path: Path) -> None:
+    a = write_phantoms(tmp_path / "a", n=4, seed=9, size=48)
+    b = write_phantoms(tmp_path / "b", n=4, seed=9, size=48)
+    assert a.read_bytes() == b.read_bytes()
+    for row in _rows(a):
+        assert (a.parent / row["image"]).read_bytes() == (b.parent / row["image"]).read_bytes()
+
+
+def test_bad_set_requests_raise_data_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="layout"):
+        write_phantoms(tmp_path, n=2, seed=0, layout="nested")
+    with pytest.raises(DataError):
+        write_phantoms(tmp_path, n=0, seed=0)
+    with pytest.raises(DataError, match="Unknown finding"):
+        write_phantoms(tmp_path, n=2, seed=0, findings=("normal", "tumour"))
+
+
+def test_cli_writes_a_set_and_reports_its_speed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["phantoms", "--n", "7", "--seed", "2", "--out", str(tmp_path), "--size", "64"])
+    assert rc == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 7 and report["phantoms_per_s"] > 0
+    assert len(_rows(tmp_path / "labels.csv")) == 7
+
+
+def test_cli_bad_finding_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["phantoms", "--n", "2", "--out", str(tmp_path), "--findings", "normal,foo"])
+    assert rc == 2
+    assert capsys.readouterr().err.startswith("error: Unknown finding 'foo'")
+
+
+@pytest.mark.parametrize(
+    "arr",
+    [
+        np.linspace(0, 1, 35 * 17, dtype=np.float32).reshape(35, 17),
+        np.eye(9, dtype=bool),
+        np.random.default_rng(0).integers(0, 256, (5, 300), dtype=np.uint8),
+    ],
+)
+def test_png_encoder_round_trips_through_pillow(arr: np.ndarray) -> None:
+    back = np.asarray(Image.open(io.BytesIO(encode_gray_png(arr))))
+    assert np.array_equal(back, to_u8(arr))
+
+
+def test_two_blob_mask_normalises_and_one_blob_is_rejected() -> None:
+    mask = np.zeros((120, 140), bool)
+    mask[20:100, 15:60] = True
+    mask[25:105, 75:125] = True
+    norm = lungshapes.normalise(mask, grid=32)
+    assert norm is not None
+    shape, aspect = norm
+    assert shape.shape == (2, 32, 32) and aspect == pytest.approx(85 / 110, rel=0.01)
+    # Channel 0 is the image-left blob, channel 1 the image-right one.
+    assert shape[0][:, :10].mean() > shape[0][:, -10:].mean()
+    assert shape[1][:, -10:].mean() > shape[1][:, :10].mean()
+    single = np.zeros((100, 100), bool)
+    single[10:90, 10:90] = True
+    assert lungshapes.normalise(single) is None
+
+
+def test_real_lung_shapes_come_from_the_wheel() -> None:
+    if lungshapes.find_wheel() is None:
+        pytest.skip("torchxrayvision wheel not downloaded (make setup)")
+    shapes = lungshapes.load_shapes()
+    assert shapes.source == "wheel" and len(shapes) > 300
+    assert shapes.masks.shape[1:] == (2, lungshapes.GRID, lungshapes.GRID)
+
+
+def test_without_the_wheel_phantoms_fall_back_to_procedural_lungs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(lungshapes, "find_wheel", lambda: None)
+    lungshapes.load_shapes.cache_clear()
+    try:
+        with caplog.at_level("WARNING"):
+            shapes = lungshapes.load_shapes()
+            ph = make_phantom(4, "lung_opacity", size=96)
+        assert shapes.source == "procedural"
+        assert "procedural lung shapes" in caplog.text
+        assert ph.lesion_mask.any() and 0.15 < ph.lung_mask.mean() < 0.5
+    finally:
+        lungshapes.load_shapes.cache_clear()
