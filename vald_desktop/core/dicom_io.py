@@ -17,7 +17,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi
+from pydicom.pixels import apply_color_lut, apply_modality_lut
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -316,13 +316,38 @@ def _gray_values(ds: Dataset, stored: np.ndarray, frame: int, name: str) -> tupl
     lut_seq = _get(view, "VOILUTSequence")
     if lut_seq:
         try:
-            values = np.asarray(apply_voi(values, view, index=0), dtype=np.float32)
-            descriptor = lut_seq[0].LUTDescriptor
-            bits = int(descriptor[2]) if int(descriptor[2]) in range(1, 17) else 16
-            return values, window_from_range(0.0, float(2**bits - 1), function="LINEAR")
+            values, (low, high) = _apply_voi_lut(values, lut_seq[0], ds)
+            return values, window_from_range(low, high, function="LINEAR")
         except Exception:
             log.debug("VOI LUT sequence unusable; falling back to the window or automatic window")
     return values, _file_window(view) or auto_window(values)
+
+
+def _apply_voi_lut(values: np.ndarray, item: Dataset, ds: Dataset) -> tuple[np.ndarray, tuple[float, float]]:
+    """Look ``values`` up in one VOI LUT item (PS3.3 C.11.2.1.1); returns the output and the LUT's own range.
+
+    The display window spans the LUT's output values: many LUTs declare 16 bits but use only 12.
+
+    Done here rather than with pydicom's helper, which indexes with the output dtype and wraps
+    8-bit LUTs longer than 256 entries.
+    """
+    entries, first, bits = (int(v) for v in item.LUTDescriptor)
+    entries = entries or 65536
+    if first >= 32768 and float(values.min()) < 0:
+        first -= 65536  # the first mapped value is stored unsigned but means a signed input
+    raw = item.LUTData
+    if isinstance(raw, (bytes, bytearray)):
+        little = ds.original_encoding[1] is not False
+        data = np.frombuffer(bytes(raw), dtype="<u2" if little else ">u2")
+        if bits == 8 and data.size * 2 >= entries and data.size < entries:
+            data = np.frombuffer(bytes(raw), dtype=np.uint8)  # 8-bit entries packed two per OW word
+    else:
+        data = np.asarray(list(raw) if isinstance(raw, (list, tuple, pydicom.multival.MultiValue)) else [raw])
+    lut = data[:entries].astype(np.float32)
+    if lut.size == 0:
+        raise ValueError("empty LUT")
+    index = np.clip(np.rint(values) - first, 0, lut.size - 1).astype(np.int64)
+    return lut[index], (float(lut.min()), float(lut.max()))
 
 
 def _frame_view(ds: Dataset, frame: int) -> Dataset:
