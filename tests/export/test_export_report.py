@@ -1,0 +1,164 @@
+"""PDF report, PNG provenance round trip, caption identity, folder export and its write safety."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from export_helpers import read_only_folder
+from PIL import Image
+from pydicom.dataset import Dataset
+
+from vald_desktop.core.errors import ExportError
+from vald_desktop.core.export import ExportOptions, RunExporter, caption_text, identity_lines
+from vald_desktop.core.provenance import read_png_record, settings_from_record
+from vald_desktop.core.settings import RunSettings
+
+
+@pytest.fixture
+def result(panels: dict[str, Any], run_record: dict[str, Any]) -> SimpleNamespace:
+    mask = panels["mask"]
+    w = mask.shape[1]
+    left = mask.copy()
+    left[:, : w // 2] = False  # patient's left = image right
+    right = mask & ~left
+    settings = RunSettings(seed=7)
+    record = {**run_record, "settings": settings.to_dict(), "film_sha256": "f" * 64}
+    record["model"] = {**record["model"], "path": "/home/someone/models/tiny"}
+    return SimpleNamespace(
+        original=panels["original"],
+        counterfactual=panels["counterfactual"],
+        map=panels["map"],
+        mask=SimpleNamespace(mask=mask, left=left, right=right),
+        record=record,
+        settings=settings,
+    )
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} (poppler-utils) is not installed")
+    return path
+
+
+def _pdf_pages(path: Path) -> int:
+    info = subprocess.run(
+        [_tool("pdfinfo"), str(path)], capture_output=True, text=True, timeout=30, check=True
+    )
+    return int(next(line.split()[-1] for line in info.stdout.splitlines() if line.startswith("Pages:")))
+
+
+def _pdf_text(path: Path) -> str:
+    proc = subprocess.run([_tool("pdftotext"), str(path), "-"], capture_output=True, text=True, timeout=30)
+    return proc.stdout
+
+
+def test_identity_is_opt_in(source_dataset: Dataset, run_record: dict[str, Any]) -> None:
+    assert identity_lines(source_dataset, deidentify=True) == []
+    assert identity_lines(source_dataset, deidentify=True, pseudonym="S-1") == [("Subject", "S-1")]
+    shown = dict(identity_lines(source_dataset, deidentify=False))
+    assert shown["Patient"] == "CompressedSamples RG1" and shown["Patient ID"] == "9RG1"
+    assert "CompressedSamples" not in caption_text(run_record, [])
+    assert "normal chest x-ray" in caption_text(run_record, [])
+
+
+def test_pdf_report_is_one_page_and_rasterizes(
+    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
+) -> None:
+    ex = RunExporter(result, source_dataset, ExportOptions(deidentify=False, page_size="Letter"))
+    written = ex.write_pdf(tmp_path / "report.pdf")
+    pdf = tmp_path / "report.pdf"
+    assert written == [pdf, tmp_path / "report.pdf.json"]
+    assert _pdf_pages(pdf) == 1
+    subprocess.run(
+        [_tool("pdftoppm"), "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=60
+    )
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) == 1
+    page = np.asarray(Image.open(pages[0]).convert("RGB"))
+    assert page.shape[1] < page.shape[0]  # portrait
+    assert (
+        page[..., 0].astype(int) - page[..., 2].astype(int) > 80
+    ).any()  # the red overlay and notice are drawn
+    text = _pdf_text(pdf)
+    assert "Research use only" in text and "not for diagnosis" in text
+    assert "CompressedSamples" in text  # identity was chosen
+    assert "Per-lung statistics" in text and "normal chest x-ray" in text
+
+
+def test_deidentified_pdf_and_record_carry_no_identity(
+    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
+) -> None:
+    ex = RunExporter(result, source_dataset, ExportOptions())  # de-identified by default
+    ex.write_pdf(tmp_path / "r.pdf")
+    text = _pdf_text(tmp_path / "r.pdf")
+    for value in ("CompressedSamples", "9RG1", "19400305", "/home/someone"):
+        assert value not in text
+    assert "de-identified" in text
+    record = json.loads((tmp_path / "r.pdf.json").read_text())
+    assert "film_sha256" not in record and "path" not in record["model"]
+    assert record["export"]["deidentified"] is True
+
+
+def test_png_record_round_trips(result: SimpleNamespace, tmp_path: Path) -> None:
+    ex = RunExporter(result, None, ExportOptions(deidentify=False))
+    ex.write_pngs(tmp_path / "o.png", tmp_path / "c.png")
+    for name in ("o.png", "c.png"):
+        record = read_png_record(tmp_path / name)
+        assert record is not None
+        assert settings_from_record(record) == result.settings
+        assert record["model"]["manifest_sha256"] == "ab" * 32
+    overlay = np.asarray(Image.open(tmp_path / "o.png"))
+    assert overlay.shape == (*result.original.shape, 3)
+    assert (tmp_path / "c.png.json").exists()
+
+
+def test_folder_export_writes_everything_and_never_overwrites(
+    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
+) -> None:
+    ex = RunExporter(result, source_dataset, ExportOptions())
+    files = ex.export_folder(tmp_path / "out", stem="case")
+    names = sorted(p.name for p in files.all())
+    assert names == ["case-composite.png", "case-overlay.png", "case-report.pdf", "case.dcm", "case.json"]
+    record = json.loads((tmp_path / "out" / "case.json").read_text())
+    assert set(record["export"]["files"]) == {"overlay_png", "composite_png", "report_pdf", "dicom"}
+    sc = pydicom.dcmread(files.dicom)
+    assert sc.PatientIdentityRemoved == "YES" and sc.BurnedInAnnotation == "NO"
+    before = {p: p.stat().st_mtime_ns for p in files.all()}
+    with pytest.raises(ExportError, match="already exists"):
+        RunExporter(result, source_dataset, ExportOptions()).export_folder(tmp_path / "out", stem="case")
+    assert {p: p.stat().st_mtime_ns for p in files.all()} == before
+    again = RunExporter(result, source_dataset, ExportOptions(overwrite=True)).export_folder(
+        tmp_path / "out", stem="case"
+    )
+    assert pydicom.dcmread(again.dicom).SOPInstanceUID != sc.SOPInstanceUID
+
+
+def test_identified_dicom_says_its_caption_burns_in_identity(
+    result: SimpleNamespace, source_dataset: Dataset
+) -> None:
+    ds = RunExporter(result, source_dataset, ExportOptions(deidentify=False)).build_dicom()
+    assert ds.BurnedInAnnotation == "YES"
+    assert ds.StudyInstanceUID == source_dataset.StudyInstanceUID
+
+
+def test_png_film_cannot_make_dicom(result: SimpleNamespace) -> None:
+    with pytest.raises(ExportError, match="needs a DICOM film"):
+        RunExporter(result, None).build_dicom()
+
+
+def test_read_only_folder_leaves_nothing(
+    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
+) -> None:
+    with read_only_folder(tmp_path / "ro") as folder:
+        with pytest.raises(ExportError, match="read-only"):
+            RunExporter(result, source_dataset).export_folder(folder)
+        assert list(folder.iterdir()) == []
