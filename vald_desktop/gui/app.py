@@ -1,0 +1,65 @@
+"""``vald-desktop``: start the window first, then load the model in the background.
+
+torch and diffusers take seconds to import; they are imported by the worker thread after the window is shown,
+so the radiologist sees the film at once and a status message while the model loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from .main_window import APPLICATION, ORGANISATION, MainWindow
+from .theme import apply_dark_theme
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vald-desktop", description="VALD-MD Desktop")
+    parser.add_argument(
+        "film", nargs="?", help="a film (DICOM, PNG, JPEG, TIFF) or a folder of films to open"
+    )
+    parser.add_argument("--model", help="model folder (default: $VALD_MODEL, then the embedded demo model)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    return parser.parse_args(argv)
+
+
+def create_app(argv: Sequence[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    apply_dark_theme(app)  # type: ignore[arg-type]
+    return app  # type: ignore[return-value]
+
+
+def launch(
+    film: str | Path | None = None, model: str | Path | None = None, **window_kwargs: object
+) -> MainWindow:
+    """Show the window, then (on the next event-loop turn) open the film and start loading the model."""
+    window = MainWindow(model_dir=model, **window_kwargs)  # type: ignore[arg-type]
+    window.show()
+    if film:
+        QTimer.singleShot(0, lambda: window.open_path(Path(film)))
+    QTimer.singleShot(0, window.start)
+    return window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    app = create_app()
+    window = launch(args.film, args.model)
+    code = app.exec()
+    del window
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""What the three panels show: the film under the user's window, the counterfactual, and the overlay.
+
+Owns the display state of the current film (window/level, result, preview, overlay style, compare mode) and
+re-renders the panels when any of it changes. Window/level applies to all three panels alike, so contrast in the
+counterfactual matches the original.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from ..core.viewing import (
+    PRESET_NAMES,
+    drag_window,
+    preset_window,
+    relative_display,
+    toggle_invert,
+    value_range,
+    window_label,
+)
+from .image_panels import PANEL_TITLES, PanelGroup
+
+
+class FilmView(QObject):
+    windowChanged = Signal(str)  # "W 400 L 1200" for the status bar
+    readout = Signal(str)  # pixel read-out under the cursor
+
+    def __init__(self, panels: PanelGroup, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.panels = panels
+        self.film: Any = None
+        self.window: Any = None
+        self.result: Any = None
+        self.preview: np.ndarray | None = None
+        self.compare: tuple[Any, Any] | None = None  # two RunResults shown side by side
+        self.overlay_values: dict[str, Any] = {"mode": "signed", "opacity": 0.6, "threshold": 0.1}
+        self.overlay_visible = True
+        self._vrange = (0.0, 1.0)
+        self._display: np.ndarray | None = None
+        for p in panels.panels:
+            p.windowDragged.connect(self.drag)
+            p.hovered.connect(self._hovered)
+        for p in panels.panels[1:]:
+            p.set_placeholder("Press Generate (Ctrl+Enter)")
+        panels.original.set_placeholder("Open a film (Ctrl+O) or drop one here")
+
+    # -- film ------------------------------------------------------------------------------------------------
+    def set_film(self, film: Any) -> None:
+        self.film = film
+        self.window = film.default_window
+        self.result = None
+        self.preview = None
+        self.compare = None
+        self._vrange = value_range(film.values)
+        h, w = film.shape
+        self.panels.set_grid(w, h)
+        self.render()
+        self.panels.fit()
+
+    def clear_result(self) -> None:
+        self.result = None
+        self.preview = None
+        self.compare = None
+        self.render()
+
+    # -- window / level --------------------------------------------------------------------------------------
+    def set_window(self, window: Any) -> None:
+        if self.film is None:
+            return
+        self.window = window
+        self.render()
+
+    def drag(self, dx: float, dy: float) -> None:
+        if self.window is not None:
+            self.set_window(drag_window(self.window, dx, dy, self._vrange))
+
+    def preset(self, index: int) -> str:
+        """Apply W/L preset ``index`` (0-based); returns its name."""
+        if self.film is None:
+            return ""
+        from ..core.windowing import auto_window
+
+        auto = auto_window(self.film.values, function=self.film.default_window.function)
+        win = preset_window(index, self.film.values, self.film.default_window, auto)
+        if win.invert != self.window.invert:  # presets change contrast, not the user's inversion
+            win = toggle_invert(win)
+        self.set_window(win)
+        return PRESET_NAMES[index]
+
+    def invert(self) -> None:
+        if self.window is not None:
+            self.set_window(toggle_invert(self.window))
+
+    def reset(self) -> None:
+        if self.film is not None:
+            self.window = self.film.default_window
+            self.render()
+        self.panels.fit()
+
+    # -- results ---------------------------------------------------------------------------------------------
+    def set_preview(self, image: np.ndarray) -> None:
+        self.preview = image
+        self.compare = None
+        self._render_counterfactual()
+
+    def set_result(self, result: Any) -> None:
+        self.result = result
+        self.preview = None
+        self.compare = None
+        self.render()
+
+    def show_compare(self, a: Any, b: Any, labels: tuple[str, str]) -> None:
+        self.compare = (a, b)
+        self.panels.set_title(1, labels[0])
+        self.panels.set_title(2, labels[1])
+        self.render()
+
+    def set_overlay(self, values: dict[str, Any]) -> None:
+        self.overlay_values = dict(values)
+        self._render_overlay()
+
+    def toggle_overlay(self) -> None:
+        self.overlay_visible = not self.overlay_visible
+        self._render_overlay()
+
+    def overlay_rgb(self, result: Any = None) -> np.ndarray | None:
+        """The overlay of ``result`` (default: the current one) on the film under the current window."""
+        result = result if result is not None else self.result
+        if result is None or self._display is None:
+            return None
+        from ..core.attribution import OverlayStyle, render_overlay
+
+        values = dict(self.overlay_values)
+        if not self.overlay_visible:
+            values["opacity"] = 0.0
+        return render_overlay(self._display, np.asarray(result.map), OverlayStyle(**values))
+
+    # -- rendering -------------------------------------------------------------------------------------------
+    def render(self) -> None:
+        if self.film is None:
+            self._display = None
+            for p in self.panels.panels:
+                p.set_image(None)
+            return
+        self._display = self.film.display(self.window)
+        self.panels.original.set_image(self._display)
+        self._render_counterfactual()
+        self._render_overlay()
+        self.windowChanged.emit(window_label(self.window))
+
+    def _relative(self, display01: np.ndarray) -> np.ndarray:
+        return relative_display(display01, self.film.default_window, self.window, bool(self.film.monochrome1))
+
+    def _render_counterfactual(self) -> None:
+        panel = self.panels.counterfactual
+        if self.compare is not None:
+            panel.set_image(self.overlay_rgb(self.compare[0]))
+            return
+        self.panels.set_title(1, PANEL_TITLES[1] + (" (preview)" if self.preview is not None else ""))
+        image = self.preview if self.preview is not None else getattr(self.result, "counterfactual", None)
+        if image is None or self.film is None:
+            panel.set_image(None)
+            return
+        image = np.asarray(image, dtype=np.float32)
+        if image.shape != tuple(self.film.shape):
+            panel.set_image(image)  # a low-resolution preview: shown as is, scaled to the grid below
+            panel.set_image_scale(self.film.shape[1] / image.shape[1], self.film.shape[0] / image.shape[0])
+            return
+        panel.set_image(self._relative(image))
+
+    def _render_overlay(self) -> None:
+        panel = self.panels.overlay
+        if self.compare is not None:
+            panel.set_image(self.overlay_rgb(self.compare[1]))
+            return
+        self.panels.set_title(2, PANEL_TITLES[2])
+        panel.set_image(self.overlay_rgb())
+
+    # -- read-out --------------------------------------------------------------------------------------------
+    def _hovered(self, x: int, y: int) -> None:
+        self.readout.emit(self.describe(x, y))
+
+    def describe(self, x: int, y: int) -> str:
+        """One line about film pixel (x, y): raw value, counterfactual, map and which lung."""
+        if self.film is None or x < 0 or y < 0:
+            return ""
+        h, w = self.film.shape
+        if not (0 <= x < w and 0 <= y < h):
+            return ""
+        parts = [f"x {x}  y {y}", f"value {float(self.film.values[y, x]):.6g}"]
+        r = self.result
+        if r is not None:
+            cf = np.asarray(r.counterfactual)
+            if cf.shape[:2] == (h, w):
+                parts.append(f"counterfactual {float(cf[y, x]):.3f}")
+            m = np.asarray(r.map)
+            if m.shape[:2] == (h, w):
+                parts.append(f"map {float(m[y, x]):+.3f}")
+            mask = getattr(r, "mask", None)
+            if mask is not None:
+                if np.asarray(mask.left)[y, x]:
+                    parts.append("patient left lung")
+                elif np.asarray(mask.right)[y, x]:
+                    parts.append("patient right lung")
+        return "  ·  ".join(parts)

@@ -1,0 +1,224 @@
+"""Lung-mask editing toolbar: outline on/off, brush / eraser with size, undo, reset to automatic, PNG load/save.
+
+A thin widget over :class:`core.mask_edit.MaskEdit`; the image panels send it stroke coordinates in film pixels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from ..core.errors import MaskError, ValdError
+from ..core.mask_edit import MaskEdit, outline, split_sides
+from .qimage import outline_rgba
+
+OUTLINE_COLOR = (60, 220, 120, 255)
+FILL_ALPHA_EDITING = 60
+
+
+def _tool(text: str, tip: str, checkable: bool = False) -> QToolButton:
+    b = QToolButton()
+    b.setText(text)
+    b.setToolTip(tip)
+    b.setCheckable(checkable)
+    return b
+
+
+class MaskEditor(QWidget):
+    """Owns the editable mask of the current film and renders its outline layer."""
+
+    maskChanged = Signal()  # the mask pixels changed (stroke, undo, reset, load)
+    layerChanged = Signal(object)  # RGBA layer for the original panel, or None to hide it
+    paintModeChanged = Signal(bool)
+    message = Signal(str)  # a sentence for the status bar / message box
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit: MaskEdit | None = None
+        self._last: tuple[float, float] | None = None
+        # Outline re-rendering is full-film numpy work; during a drag it is coalesced to ~30 frames a second.
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(33)
+        self._refresh_timer.timeout.connect(self.refresh_layer)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.show_outline = _tool("Outline", "Show the lung outline (M)", checkable=True)
+        self.show_outline.setChecked(True)
+        self.brush = _tool("Brush", "Paint lung (B); left-drag on a panel", checkable=True)
+        self.eraser = _tool("Eraser", "Erase lung (E); left-drag on a panel", checkable=True)
+        # Exclusive but allowing none: with neither checked, left-drag pans.
+        self._tools = QButtonGroup(self)
+        self._tools.setExclusive(False)
+        self._tools.addButton(self.brush)
+        self._tools.addButton(self.eraser)
+        self.size = QSpinBox(minimum=1, maximum=400, value=20, suffix=" px")
+        self.size.setToolTip("Brush size (radius in film pixels; [ and ] change it)")
+        self.undo_button = _tool("Undo", "Undo the last stroke (Ctrl+Z)")
+        self.reset_button = _tool("Reset", "Back to the automatic mask")
+        self.load_button = _tool("Load…", "Load a lung mask PNG")
+        self.save_button = _tool("Save…", "Save the lung mask as PNG (255 = lung)")
+        self.source_label = QLabel("No mask")
+        row.addWidget(QLabel("Lung mask:"))
+        for w in (self.show_outline, self.brush, self.eraser, self.size, self.undo_button, self.reset_button,
+                  self.load_button, self.save_button, self.source_label):  # fmt: skip
+            row.addWidget(w)
+        row.addStretch(1)
+        self.show_outline.toggled.connect(lambda _: self.refresh_layer())
+        self.brush.toggled.connect(lambda on: self._tool_toggled(self.brush, on))
+        self.eraser.toggled.connect(lambda on: self._tool_toggled(self.eraser, on))
+        self.undo_button.clicked.connect(self.undo)
+        self.reset_button.clicked.connect(self.reset)
+        self.load_button.clicked.connect(self._load_dialog)
+        self.save_button.clicked.connect(self._save_dialog)
+        self._update_buttons()
+
+    # -- state -----------------------------------------------------------------------------------------------
+    @property
+    def painting(self) -> bool:
+        return self.brush.isChecked() or self.eraser.isChecked()
+
+    def set_automatic(self, mask: np.ndarray | None, source: str = "auto") -> None:
+        """A new film's automatic mask (None: no mask yet / none found)."""
+        self.edit = None if mask is None else MaskEdit(mask, source)
+        self._update_buttons()
+        self.refresh_layer()
+
+    def mask(self) -> np.ndarray | None:
+        return None if self.edit is None else self.edit.mask
+
+    def lung_mask(self) -> Any:
+        """The current mask as a ``core.masks.LungMask`` (split into patient left / right)."""
+        if self.edit is None:
+            return None
+        from ..core.masks import LungMask
+
+        left, right = split_sides(self.edit.mask)
+        source = "edited" if self.edit.edited else self.edit.source
+        return LungMask(mask=self.edit.mask.copy(), left=left, right=right, source=source)
+
+    # -- strokes (film pixel coordinates) ---------------------------------------------------------------------
+    def stroke_start(self, x: float, y: float) -> None:
+        if self.edit is None or not self.painting:
+            return
+        self.edit.begin_stroke()
+        self.edit.paint(x, y, self.size.value(), value=self.brush.isChecked())
+        self._last = (x, y)
+        self._changed()
+
+    def stroke_move(self, x: float, y: float) -> None:
+        if self.edit is None or self._last is None:
+            return
+        x0, y0 = self._last
+        self.edit.line(x0, y0, x, y, self.size.value(), value=self.brush.isChecked())
+        self._last = (x, y)
+        self._changed(deferred=True)
+
+    def stroke_end(self) -> None:
+        if self.edit is not None and self._last is not None:
+            self.edit.end_stroke()
+            self._changed()
+        self._last = None
+
+    def undo(self) -> None:
+        if self.edit is not None and self.edit.undo():
+            self._changed()
+
+    def reset(self) -> None:
+        if self.edit is not None:
+            self.edit.reset()
+            self._changed()
+
+    def grow_brush(self, factor: float) -> None:
+        self.size.setValue(max(1, round(self.size.value() * factor)))
+
+    # -- files -----------------------------------------------------------------------------------------------
+    def save_to(self, path: str | Path) -> Path:
+        if self.edit is None:
+            raise MaskError("There is no lung mask to save yet.")
+        from ..core.masks import save_mask
+
+        save_mask(self.lung_mask(), Path(path))
+        return Path(path)
+
+    def load_from(self, path: str | Path) -> None:
+        if self.edit is None:
+            raise MaskError("Open a film before loading its lung mask.")
+        from ..core.masks import load_mask
+
+        loaded = load_mask(Path(path), self.edit.shape)
+        arr = getattr(loaded, "mask", loaded)
+        self.edit.replace(np.asarray(arr, dtype=bool), source="file")
+        self._changed()
+
+    def _save_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Save lung mask", "lung-mask.png", "PNG images (*.png)")
+        if name:
+            try:
+                self.save_to(name)
+            except ValdError as exc:
+                self.message.emit(str(exc))
+            else:
+                self.message.emit(f"Lung mask saved to {Path(name).name}.")
+
+    def _load_dialog(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Load lung mask", "", "Images (*.png *.jpg *.jpeg *.tif *.tiff)"
+        )
+        if name:
+            try:
+                self.load_from(name)
+            except ValdError as exc:
+                self.message.emit(str(exc))
+
+    # -- display ---------------------------------------------------------------------------------------------
+    def refresh_layer(self) -> None:
+        if self.edit is None or not self.show_outline.isChecked():
+            self.layerChanged.emit(None)
+            return
+        m = self.edit.mask
+        thickness = max(1, round(max(m.shape) / 500))  # visible when a 2k film is fitted to the screen
+        fill_alpha = FILL_ALPHA_EDITING if self.painting else 0
+        self.layerChanged.emit(outline_rgba(outline(m, thickness), OUTLINE_COLOR, m, fill_alpha))
+
+    def _tool_toggled(self, button: QToolButton, on: bool) -> None:
+        if on:
+            other = self.eraser if button is self.brush else self.brush
+            other.setChecked(False)
+            self.show_outline.setChecked(True)
+        self.paintModeChanged.emit(self.painting)
+        self.refresh_layer()
+
+    def _changed(self, deferred: bool = False) -> None:
+        self._update_buttons()
+        if deferred:
+            if not self._refresh_timer.isActive():
+                self._refresh_timer.start()
+        else:
+            self._refresh_timer.stop()
+            self.refresh_layer()
+        self.maskChanged.emit()
+
+    def _update_buttons(self) -> None:
+        has = self.edit is not None
+        for w in (self.brush, self.eraser, self.reset_button, self.save_button, self.load_button):
+            w.setEnabled(has)
+        self.undo_button.setEnabled(has and self.edit is not None and self.edit.can_undo)
+        if self.edit is None:
+            self.source_label.setText("No mask")
+        else:
+            src = "edited" if self.edit.edited else self.edit.source
+            pct = 100.0 * float(self.edit.mask.mean())
+            self.source_label.setText(f"{src} · {pct:.0f}% of film")

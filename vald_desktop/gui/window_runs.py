@@ -1,0 +1,196 @@
+"""Main-window part that runs the model: Generate / Cancel, progress, results, history, model and mask choice."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QFileDialog
+
+from ..core.errors import SettingsError
+from .worker import AutoMask
+
+if TYPE_CHECKING:
+    from .history import HistoryEntry
+    from .main_window import MainWindow
+
+    _Base = MainWindow
+else:
+    _Base = object
+
+
+class RunsMixin(_Base):
+    def _init_runs(self) -> None:
+        self.result: Any = None
+        self.auto_mask: Any = None
+        self.model_info: Any = None
+        self._run_key: str | None = None
+        self._run_settings: Any = None
+        self._run_t0 = 0.0
+
+    # -- model -----------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Begin loading the model in the background (called once the window is on screen)."""
+        self.controls.model_label.setText("Loading…")
+        self.controller.load_model(self.model_choice)
+
+    def choose_model(self, path: Path | None) -> None:
+        self.model_choice = path
+        self.model_info = None
+        self.controls.model_label.setText("Loading…")
+        self.model_status.setText("Model: loading")
+        self.controller.load_model(path)
+
+    def browse_model(self) -> None:
+        name = QFileDialog.getExistingDirectory(self, "Choose a model folder")
+        if name:
+            self.controls.add_model_dir(Path(name))
+            self.choose_model(Path(name))
+        elif self.model_choice is not None:
+            self.controls.add_model_dir(self.model_choice)  # dialog cancelled: show the model still in use
+        else:
+            self.controls.model_combo.setCurrentIndex(0)
+
+    def _model_dirs(self) -> list[str]:
+        combo = self.controls.model_combo
+        dirs = [combo.itemData(i) for i in range(combo.count())]
+        return [d for d in dirs if isinstance(d, str) and d != "browse"]
+
+    def _on_model_loaded(self, info: Any) -> None:
+        self.model_info = info
+        name = getattr(info, "name", "model")
+        device = getattr(info, "device", "?")
+        dtype = getattr(info, "dtype", "")
+        size = getattr(info, "native_size", None)
+        extra = f" · {size}px" if size else ""
+        self.controls.model_label.setText(f"{name}\n{device} {dtype}{extra}")
+        self.model_status.setText(f"Model: {name} on {device}")
+        self.show_status(f"Model {name} ready on {device}.")
+
+    def _on_model_failed(self, sentence: str) -> None:
+        self.model_info = None
+        self.controls.model_label.setText(f"Not available: {sentence}")
+        self.model_status.setText("Model: not available")
+        self.show_error(sentence, "Model")
+
+    # -- masks -----------------------------------------------------------------------------------------------
+    def _on_mask_ready(self, key: str, mask: Any) -> None:
+        if key != self.film_key:
+            return  # a mask for a film that is no longer open
+        self.auto_mask = mask
+        if self.mask_editor.edit is None:
+            self.mask_editor.set_automatic(mask.mask, getattr(mask, "source", "auto"))
+        self.show_status(f"Lungs found ({getattr(mask, 'source', 'auto')}).")
+
+    def _on_mask_failed(self, key: str, sentence: str) -> None:
+        if key == self.film_key:
+            self.show_status(sentence)
+
+    def _mask_edited(self) -> None:
+        ed = self.mask_editor.edit
+        if ed is None:
+            return
+        mode = "edited" if ed.edited else ("file" if ed.source == "file" else "auto")
+        self.controls.set_mask_mode(mode)
+
+    def _mask_for(self, settings: Any) -> Any:
+        mode = settings.mask_mode
+        if mode == "none":
+            return None
+        if mode == "auto":
+            return self.auto_mask if self.auto_mask is not None else AutoMask(self.film_key, self.film)
+        ed = self.mask_editor.edit
+        if mode == "file" and (ed is None or ed.source != "file"):
+            raise SettingsError("Load a lung mask file first (Load… in the lung mask toolbar).")
+        if ed is None:
+            raise SettingsError("There is no lung mask to edit yet; choose the automatic mask or none.")
+        return self.mask_editor.lung_mask()
+
+    # -- runs ------------------------------------------------------------------------------------------------
+    def generate(self) -> None:
+        if self.controller.busy:
+            return
+        if self.film is None:
+            self.show_error("Open a film first (File > Open, or drop a file on the window).")
+            return
+        try:
+            settings = self.controls.settings()
+            mask = self._mask_for(settings)
+        except SettingsError as exc:
+            self.show_error(str(exc))
+            return
+        self.save_state()
+        self._run_key = self.film_key
+        self._run_settings = settings
+        self.controls.set_running(True)
+        image = self.film.display(self.film.default_window)  # the model sees the film as the file asks
+        self.controller.run(image, settings, mask, self.model_choice, self.film.sha256 or None)
+
+    def cancel_run(self) -> None:
+        if self.controller.busy:
+            self.controller.cancel()
+            self.show_status("Cancelling…")
+
+    def _on_started(self) -> None:
+        self._run_t0 = time.monotonic()
+        self.controls.set_running(True)
+
+    def _on_progress(self, step: int, total: int, eta: float) -> None:
+        self.controls.show_progress(step, total, eta)
+
+    def _on_preview(self, image: Any) -> None:
+        if self._run_key == self.film_key:
+            self.view.set_preview(image)
+
+    def _on_finished(self, result: Any) -> None:
+        seconds = time.monotonic() - self._run_t0
+        self.controls.set_running(False)
+        self.controls.show_idle(f"Done in {seconds:.1f} s")
+        if self._run_key != self.film_key:
+            return  # the user opened another film meanwhile
+        settings = getattr(result, "settings", None) or self._run_settings
+        self.result = result
+        self.view.set_result(result)
+        overlay = self.view.overlay_rgb(result)
+        if overlay is not None:
+            self.history.add(settings, result, overlay, seconds)
+        self.controls.remember_seed(settings.seed)
+        for act in getattr(self, "export_actions", []):
+            act.setEnabled(True)
+        if (
+            self.auto_mask is None
+            and getattr(result, "mask", None) is not None
+            and settings.mask_mode == "auto"
+        ):
+            self._on_mask_ready(self.film_key, result.mask)
+        self.show_status(f"Counterfactual ready in {seconds:.1f} s.")
+
+    def _on_failed(self, sentence: str) -> None:
+        self.controls.set_running(False)
+        self.controls.show_idle("Failed")
+        self.view.preview = None
+        self.view.render()
+        self.show_error(sentence)
+
+    def _on_cancelled(self) -> None:
+        self.controls.set_running(False)
+        self.controls.show_idle("Cancelled")
+        self.view.preview = None
+        self.view.render()
+        self.show_status("Run cancelled.")
+
+    # -- history ---------------------------------------------------------------------------------------------
+    def restore_entry(self, entry: HistoryEntry) -> None:
+        self.controls.set_settings(entry.settings)
+        self.result = entry.result
+        self.view.set_result(entry.result)
+        self.show_status(f"Restored run #{entry.number}.")
+
+    def compare_entries(self, a: HistoryEntry, b: HistoryEntry) -> None:
+        self.view.show_compare(
+            a.result,
+            b.result,
+            (f"Run #{a.number}: {a.settings.prompt}", f"Run #{b.number}: {b.settings.prompt}"),
+        )
+        self.show_status(f"Comparing run #{a.number} with run #{b.number}; click a run to leave.")

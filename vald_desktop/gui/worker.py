@@ -1,0 +1,227 @@
+"""The sampler worker: a QObject living on its own QThread that loads the model, finds lungs and runs the engine.
+
+The GUI thread never calls the engine. It sends requests through queued signals (``SamplerController``) and gets
+plain data back: step counts, preview arrays, the result or one error sentence. torch and diffusers are imported
+here, inside the worker thread, the first time a model is needed, so the window is on screen before they load.
+Cancel is cooperative: :meth:`SamplerController.cancel` sets a ``threading.Event`` the engine checks every step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..core.errors import Cancelled, OutOfMemoryError, ValdError
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[Path | None], Any]
+
+
+@dataclass(frozen=True)
+class AutoMask:
+    """Ask the worker for the film's automatic lung mask (found on the worker thread, then cached per film)."""
+
+    key: str
+    film: Any
+
+
+def default_engine_factory(model_dir: Path | None) -> Any:
+    """Build the real engine; imported lazily because ``core.sampler`` imports torch."""
+    from ..core.sampler import Engine
+
+    return Engine(model_dir=model_dir)
+
+
+def _sentence(exc: BaseException) -> str:
+    """What the user reads for an unexpected failure: one sentence, the details go to the log."""
+    if isinstance(exc, ValdError):
+        return str(exc)
+    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        return str(
+            OutOfMemoryError("The computer ran out of memory; try fewer steps, one seed or a smaller model.")
+        )
+    return f"The run failed unexpectedly ({type(exc).__name__}); the details are in the log."
+
+
+class SamplerWorker(QObject):
+    """Runs on the worker thread. Signals carry plain Python objects across to the GUI thread."""
+
+    started = Signal()
+    progress = Signal(int, int, float)  # step, total, eta seconds (negative when unknown)
+    preview = Signal(object)  # float32 HxW [0, 1]
+    finished = Signal(object)  # RunResult
+    failed = Signal(str)
+    cancelled = Signal()
+    status = Signal(str)
+    model_loaded = Signal(object)  # ModelInfo
+    model_failed = Signal(str)
+    mask_ready = Signal(object, object)  # (film sha or id, LungMask)
+    mask_failed = Signal(object, str)
+
+    def __init__(self, engine_factory: EngineFactory | None = None, engine: Any = None) -> None:
+        super().__init__()
+        self._factory = engine_factory or default_engine_factory
+        self._engine = engine
+        self._engine_dir: Path | None = None
+        self._loaded = False
+        self._masks: dict[str, Any] = {}  # film key -> LungMask (automatic); a few films at most
+        self.cancel_event = threading.Event()
+
+    # -- model -----------------------------------------------------------------------------------------------
+    @Slot(object)
+    def load_model(self, model_dir: Path | None) -> None:
+        try:
+            self._ensure_model(model_dir, force=True)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence for the user
+            if not isinstance(exc, ValdError):
+                log.exception("model loading failed")
+            self._loaded = False
+            self.model_failed.emit(_sentence(exc))
+
+    def _ensure_model(self, model_dir: Path | None, force: bool = False) -> None:
+        if self._loaded and not force and (model_dir is None or model_dir == self._engine_dir):
+            return
+        self.status.emit("Loading the model…")
+        if self._engine is None or model_dir != self._engine_dir or force:
+            old = self._engine
+            self._engine = None
+            self._loaded = False
+            del old  # free the previous pipeline before loading the next one
+            self._engine = self._factory(model_dir)
+            self._engine_dir = model_dir
+        info = self._engine.load()
+        self._loaded = True
+        self.model_loaded.emit(info)
+
+    # -- masks -----------------------------------------------------------------------------------------------
+    @Slot(object, object)
+    def find_lungs(self, key: str, film: Any) -> None:
+        """Automatic lung mask for a film (dataset sibling mask, learned or built-in segmenter)."""
+        try:
+            self._auto_mask(key, film)
+        except Exception as exc:  # noqa: BLE001
+            if not isinstance(exc, ValdError):
+                log.exception("automatic lung mask failed")
+            self.mask_failed.emit(key, _sentence(exc))
+
+    def _auto_mask(self, key: str, film: Any) -> Any:
+        if key in self._masks:
+            return self._masks[key]
+        self.status.emit("Finding the lungs…")
+        import warnings
+
+        from ..core.masks import resolve_mask
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            mask = resolve_mask(film)
+        for w in caught:
+            self.status.emit(str(w.message))
+        if len(self._masks) >= 4:
+            self._masks.pop(next(iter(self._masks)))
+        self._masks[key] = mask
+        self.mask_ready.emit(key, mask)
+        return mask
+
+    # -- runs ------------------------------------------------------------------------------------------------
+    @Slot(object, object, object, object, object)
+    def run(
+        self, image: np.ndarray, settings: Any, mask: Any, model_dir: Path | None, film_sha: str | None
+    ) -> None:
+        self.started.emit()
+        cancel = self.cancel_event
+        try:
+            if cancel.is_set():
+                raise Cancelled()
+            if isinstance(mask, AutoMask):
+                mask = self._auto_mask(mask.key, mask.film)
+            self._ensure_model(model_dir)
+            if cancel.is_set():
+                raise Cancelled()
+            self.status.emit("Generating…")
+            t0 = time.monotonic()
+
+            def on_progress(p: Any) -> None:
+                eta = getattr(p, "eta", None)
+                self.progress.emit(int(p.step), int(p.total), -1.0 if eta is None else float(eta))
+                prev = getattr(p, "preview", None)
+                if prev is not None:
+                    self.preview.emit(np.asarray(prev, dtype=np.float32))
+
+            extra = {"film_sha256": film_sha} if film_sha else {}
+            result = self._engine.run(
+                image, settings, mask=mask, progress=on_progress, cancel=cancel, **extra
+            )
+            log.info("run finished in %.1f s", time.monotonic() - t0)
+        except Cancelled:
+            self.cancelled.emit()
+            return
+        except Exception as exc:  # noqa: BLE001 - the app must stay usable after any failure
+            if not isinstance(exc, ValdError):
+                log.exception("run failed")
+            self.failed.emit(_sentence(exc))
+            return
+        self.finished.emit(result)
+
+
+class SamplerController(QObject):
+    """GUI-side handle: owns the thread, forwards requests as queued signals, exposes the worker's signals."""
+
+    _load_requested = Signal(object)
+    _run_requested = Signal(object, object, object, object, object)
+    _lungs_requested = Signal(object, object)
+
+    def __init__(
+        self, engine_factory: EngineFactory | None = None, engine: Any = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("vald-sampler")
+        self.worker = SamplerWorker(engine_factory, engine)
+        self.worker.moveToThread(self.thread)
+        self._load_requested.connect(self.worker.load_model)
+        self._run_requested.connect(self.worker.run)
+        self._lungs_requested.connect(self.worker.find_lungs)
+        self.worker.started.connect(self._on_started)
+        for sig in (self.worker.finished, self.worker.failed, self.worker.cancelled):
+            sig.connect(self._on_done)
+        self.busy = False
+        self.thread.start()
+
+    def load_model(self, model_dir: Path | None) -> None:
+        self._load_requested.emit(model_dir)
+
+    def find_lungs(self, key: object, film: Any) -> None:
+        self._lungs_requested.emit(key, film)
+
+    def run(
+        self, image: np.ndarray, settings: Any, mask: Any, model_dir: Path | None, film_sha: str | None = None
+    ) -> None:
+        # A new request clears an old cancel; the event is only read by the worker once the run starts.
+        self.worker.cancel_event.clear()
+        self.busy = True
+        self._run_requested.emit(image, settings, mask, model_dir, film_sha)
+
+    def cancel(self) -> None:
+        self.worker.cancel_event.set()
+
+    def _on_started(self) -> None:
+        self.busy = True
+
+    def _on_done(self, *_: object) -> None:
+        self.busy = False
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Stop the thread; a run in progress is cancelled first so closing the window is quick."""
+        self.cancel()
+        self.thread.quit()
+        self.thread.wait(timeout_ms)
