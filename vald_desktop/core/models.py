@@ -177,28 +177,43 @@ def load_pipeline(path: str | Path, device: str | None = None) -> tuple[Any, Mod
     folder = Path(path)
     check_model_dir(folder)
     dev, dtype_name = pick_device(device)
+    import warnings
+
     import torch
+    from transformers.utils import logging as tlogging
+
+    tlevel = tlogging.get_verbosity()
+    # Silence import-time notes about optional image processors, "expected CLIPTextModel, got BertModel" (BERT is
+    # intended here), deprecation chatter and the per-load progress bars: users see one line or nothing.
+    tlogging.set_verbosity_error()
     from diffusers import StableDiffusionImg2ImgPipeline
     from diffusers.utils import logging as dlogging
 
     dtype = getattr(torch, dtype_name)
     level = dlogging.get_verbosity()
-    dlogging.set_verbosity_error()  # silence "expected CLIPTextModel, got BertModel": BERT is intended here
+    dlogging.set_verbosity_error()
+    dlogging.disable_progress_bar()
+    tlogging.disable_progress_bar()
     try:
-        pipe = StableDiffusionImg2ImgPipeline.from_pretrained(
-            folder,
-            local_files_only=True,
-            use_safetensors=True,
-            torch_dtype=dtype,
-            safety_checker=None,
-            feature_extractor=None,
-            requires_safety_checker=False,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            pipe = StableDiffusionImg2ImgPipeline.from_pretrained(
+                folder,
+                local_files_only=True,
+                use_safetensors=True,
+                torch_dtype=dtype,
+                safety_checker=None,
+                feature_extractor=None,
+                requires_safety_checker=False,
+            )
     except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:
         log.debug("loading %s failed: %r", folder, exc)
         raise ModelError(f"The model in {folder.name} cannot be loaded ({type(exc).__name__}).") from None
     finally:
         dlogging.set_verbosity(level)
+        tlogging.set_verbosity(tlevel)
+        dlogging.enable_progress_bar()
+        tlogging.enable_progress_bar()
     pipe.set_progress_bar_config(disable=True)
     tok = pipe.tokenizer
     max_pos = int(getattr(pipe.text_encoder.config, "max_position_embeddings", MAX_TOKENS) or MAX_TOKENS)

@@ -1,0 +1,321 @@
+"""``vald run``: healthy counterfactual + attribution map for one film, a folder of films or a list file.
+
+Outputs per film (all written atomically, ``run.json`` last so a folder with ``run.json`` is complete):
+``counterfactual.png``, ``map.npy`` (signed float32, film's shape), ``overlay.png``, ``composite.png`` (run record in
+its PNG text chunk) and ``run.json``. Batch mode writes one folder per film, skips finished ones, and splits the films
+between processes by the ``RANK``/``WORLD_SIZE`` environment variables (``accelerate launch``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import FilmError, MaskError, SettingsError
+from ..core.settings import HEALTHY_PROMPT, REFERENCES, SCHEDULERS, RunSettings
+
+log = logging.getLogger(__name__)
+DONE_MARKER = "run.json"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    d = RunSettings()
+    p = subparsers.add_parser(
+        "run",
+        help="healthy counterfactual and attribution map for a film (or a folder / list of films)",
+        description="Writes counterfactual.png, map.npy, overlay.png, composite.png and run.json into --out "
+        "(batch mode: one folder per film).",
+    )
+    p.add_argument("film", help="a film (DICOM/PNG/JPEG/TIFF), a folder of films, or a .txt list of paths")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--prompt", default=d.prompt, help=f"text prompt (default {HEALTHY_PROMPT!r})")
+    p.add_argument("--negative-prompt", default=d.negative_prompt, help="negative prompt (default empty)")
+    p.add_argument(
+        "--strength", type=float, default=d.strength, help=f"SDEdit strength 0..1 (default {d.strength})"
+    )
+    p.add_argument(
+        "--guidance", type=float, default=d.guidance, help=f"guidance scale (default {d.guidance})"
+    )
+    p.add_argument("--steps", type=int, default=d.steps, help=f"scheduler steps (default {d.steps})")
+    p.add_argument("--scheduler", choices=SCHEDULERS, default=d.scheduler, help=f"(default {d.scheduler})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"first seed (default {d.seed})")
+    p.add_argument("--seeds", type=int, default=d.seeds, help="seeds for the consensus map (default 1)")
+    m = p.add_mutually_exclusive_group()
+    m.add_argument("--mask", default=None, help="lung mask image (white = lung), the film's size")
+    m.add_argument("--auto-mask", action="store_true", help="segment the lungs automatically (default)")
+    m.add_argument("--no-mask", action="store_true", help="do not restrict the map to the lungs")
+    p.add_argument(
+        "--confine", action="store_true", help="mask-confined editing: nothing outside the lungs changes"
+    )
+    p.add_argument(
+        "--reference", choices=REFERENCES, default=d.reference, help=f"map reference (default {d.reference})"
+    )
+    p.add_argument("--smooth", type=float, default=d.smooth_sigma, help="map smoothing sigma (model pixels)")
+    p.add_argument(
+        "--overlay", choices=("signed", "abs"), default="signed", help="overlay colours (default signed)"
+    )
+    p.add_argument("--opacity", type=float, default=0.6, help="overlay opacity (default 0.6)")
+    p.add_argument(
+        "--threshold", type=float, default=0.1, help="overlay threshold, fraction of scale (default 0.1)"
+    )
+    p.add_argument("--model", default=None, help="model folder (default $VALD_MODEL, then the demo model)")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="batch mode: redo films that already have outputs"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.attribution import OverlayStyle
+    from ..core.sampler import Engine
+
+    mask_mode = "none" if args.no_mask else "file" if args.mask else "auto"
+    settings = RunSettings(
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        strength=args.strength,
+        guidance=args.guidance,
+        steps=args.steps,
+        scheduler=args.scheduler,
+        seed=args.seed,
+        seeds=args.seeds,
+        mask_mode=mask_mode,
+        confine_to_mask=bool(args.confine),
+        reference=args.reference,
+        smooth_sigma=args.smooth,
+    )
+    style = OverlayStyle(mode=args.overlay, opacity=args.opacity, threshold=args.threshold)
+    films, batch = collect_films(Path(args.film))
+    out_root = Path(args.out)
+    engine = Engine(args.model, args.device)
+    done = skipped = 0
+    with cancel_on_sigint() as cancel:
+        for film_path, out_dir in plan_outputs(films, out_root, batch):
+            if batch and not args.overwrite and (out_dir / DONE_MARKER).is_file():
+                skipped += 1
+                continue
+            try:
+                run_one(
+                    engine, film_path, out_dir, settings, style, cancel, quiet=args.quiet, mask_file=args.mask
+                )
+            except (FilmError, MaskError) as exc:
+                if not batch:
+                    raise
+                print(
+                    f"skipped {film_path.name}: {exc}", file=sys.stderr
+                )  # one bad film must not stop a batch
+                continue
+            done += 1
+    if batch:
+        print(json.dumps({"done": done, "skipped_existing": skipped, "films": len(films)}))
+    return 0
+
+
+def collect_films(source: Path) -> tuple[list[Path], bool]:
+    """The films to process and whether this is batch mode; batch lists are split by RANK/WORLD_SIZE."""
+    from ..core.filelist import list_films
+
+    if source.is_dir():
+        films = list_films(source)
+        if not films:
+            raise FilmError(f"The folder {source} holds no films.")
+    elif source.suffix.lower() == ".txt" and source.is_file():
+        base = source.parent
+        lines = [ln.strip() for ln in source.read_text("utf-8").splitlines()]
+        films = [
+            (base / ln) if not Path(ln).is_absolute() else Path(ln)
+            for ln in lines
+            if ln and not ln.startswith("#")
+        ]
+        if not films:
+            raise FilmError(f"The list {source.name} names no films.")
+    elif source.exists():
+        return [source], False
+    else:
+        raise FilmError(f"{source} does not exist.")
+    rank, world = shard()
+    return films[rank::world], True
+
+
+def shard() -> tuple[int, int]:
+    try:
+        world = max(1, int(os.environ.get("WORLD_SIZE", "1")))
+        rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+    except ValueError:
+        raise SettingsError("RANK and WORLD_SIZE must be whole numbers.") from None
+    if not 0 <= rank < world:
+        raise SettingsError(f"RANK {rank} is outside WORLD_SIZE {world}.")
+    return rank, world
+
+
+def plan_outputs(films: list[Path], out_root: Path, batch: bool) -> Iterator[tuple[Path, Path]]:
+    """One output folder per film, named after the file (with its parent's name when two files share a stem)."""
+    if not batch:
+        yield films[0], out_root
+        return
+    stems = [f.stem or f.name for f in films]
+    for film, stem in zip(films, stems, strict=True):
+        name = stem if stems.count(stem) == 1 else f"{film.parent.name}-{stem}"
+        yield film, out_root / name
+
+
+def resolve_lung_mask(film: Any, mode: str, mask_file: str | None) -> Any:
+    """The LungMask for this run, or None for --no-mask."""
+    if mode == "none":
+        return None
+    try:
+        from ..core.masks import resolve_mask
+    except ImportError:
+        if mode == "file" and mask_file:
+            return _mask_from_png(Path(mask_file), film.shape)
+        log.warning("automatic lung masks are not available in this build; the map is not restricted")
+        return None
+    return resolve_mask(film, mask_file=mask_file) if mode == "file" else resolve_mask(film)
+
+
+class _FileMask:
+    """Stand-in LungMask from a mask image, split at the midline (patient left = image right)."""
+
+    def __init__(self, mask: Any) -> None:
+        import numpy as np
+
+        self.mask = mask
+        half = mask.shape[1] // 2
+        cols = np.arange(mask.shape[1])[None, :]
+        self.left = mask & (cols >= half)
+        self.right = mask & (cols < half)
+        self.source = "file"
+
+
+def _mask_from_png(path: Path, shape: tuple[int, int]) -> _FileMask:
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("L")) > 127
+    except OSError:
+        raise MaskError(f"The mask {path.name} is not a readable image.") from None
+    if arr.shape != tuple(shape):
+        raise MaskError(f"The mask {path.name} does not have the film's size.")
+    return _FileMask(arr)
+
+
+def run_one(
+    engine: Any,
+    film_path: Path,
+    out_dir: Path,
+    settings: RunSettings,
+    style: Any,
+    cancel: threading.Event,
+    *,
+    quiet: bool = False,
+    mask_file: str | None = None,
+) -> dict[str, Path]:
+    from ..core.films import load_film
+
+    film = load_film(film_path)
+    lung = resolve_lung_mask(film, settings.mask_mode, mask_file)
+    with progress_bar(film_path.name, quiet) as on_step:
+        result = engine.run(
+            film.display(), settings, mask=lung, progress=on_step, cancel=cancel, film_sha256=film.sha256
+        )
+    result.record["film"] = film_path.name
+    return write_outputs(out_dir, result, style)
+
+
+def write_outputs(out_dir: Path, result: Any, style: Any) -> dict[str, Path]:
+    """The one place ``vald run`` writes files. ``run.json`` comes last: it marks the folder complete."""
+    import numpy as np
+
+    from ..core import atomic
+    from ..core.attribution import composite, lung_stats, render_overlay
+    from ..core.provenance import write_json, write_png
+
+    record = dict(result.record)
+    if result.mask is not None and hasattr(result.mask, "left"):
+        record["lung_stats"] = lung_stats(
+            result.map, result.mask, style.threshold * float(np.abs(result.map).max())
+        )
+    record["overlay"] = {"mode": style.mode, "opacity": style.opacity, "threshold": style.threshold}
+    paths = {
+        "counterfactual": out_dir / "counterfactual.png",
+        "map": out_dir / "map.npy",
+        "overlay": out_dir / "overlay.png",
+        "composite": out_dir / "composite.png",
+    }
+    write_png(paths["counterfactual"], result.counterfactual, record)
+    atomic.write_with(paths["map"], lambda fh: np.save(fh, result.map.astype(np.float32)))
+    if result.map_std is not None:
+        paths["map_std"] = out_dir / "map_std.npy"
+        atomic.write_with(paths["map_std"], lambda fh: np.save(fh, result.map_std.astype(np.float32)))
+    write_png(paths["overlay"], render_overlay(result.original, result.map, style), record)
+    write_png(
+        paths["composite"],
+        composite(result.original, result.counterfactual, result.map, style, caption(result)),
+        record,
+    )
+    record["outputs"] = {k: v.name for k, v in paths.items()}
+    paths["record"] = write_json(out_dir / DONE_MARKER, record)
+    return paths
+
+
+def caption(result: Any) -> str:
+    s = result.settings
+    model = result.record.get("model", {}).get("name", "?")
+    seeds = f"seeds {s.seed}..{s.seed + s.seeds - 1}" if s.seeds > 1 else f"seed {s.seed}"
+    return (
+        f"original | counterfactual | map (red: removed)   prompt {s.prompt!r}  strength {s.strength}  "
+        f"guidance {s.guidance}  {s.steps} steps {s.scheduler}  {seeds}  model {model}"
+    )
+
+
+@contextmanager
+def progress_bar(name: str, quiet: bool) -> Iterator[Any]:
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(desc=name, unit="step", leave=False, file=sys.stderr)
+
+    def on_step(p: Any) -> None:
+        bar.total = p.total
+        bar.n = p.step
+        bar.refresh()
+
+    try:
+        yield on_step
+    finally:
+        bar.close()
+
+
+@contextmanager
+def cancel_on_sigint() -> Iterator[threading.Event]:
+    """First Ctrl-C asks the engine to stop after the current step; a second one interrupts at once."""
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\ncancelling after the current step (Ctrl-C again to stop now)...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
