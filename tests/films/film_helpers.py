@@ -29,6 +29,17 @@ def _corpus_dir() -> Path | None:
 
 
 CORPUS_DIR = _corpus_dir()
+
+
+def _pydicom_test_files() -> list[Path]:
+    """pydicom's own bundled test files: many deliberately odd or broken ones (DICOMDIRs, no meta, bad VRs)."""
+    import pydicom
+
+    folder = Path(pydicom.__file__).parent / "data" / "test_files"
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.stat().st_size < 2_000_000)
+
+
+PYDICOM_TEST_FILES = _pydicom_test_files()
 CORPUS_FILES = sorted(p for p in CORPUS_DIR.iterdir() if p.is_file()) if CORPUS_DIR else []
 
 

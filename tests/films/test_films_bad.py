@@ -179,7 +179,7 @@ def test_frame_past_the_end_names_the_frame_count(tmp_path: Path) -> None:
 def test_frame_of_a_png_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "one.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(path)
-    with pytest.raises(FilmError, match="no frame 1"):
+    with pytest.raises(FilmError, match="has 1 frame; frame 1 does not exist"):
         load_film(path, frame=1)
 
 

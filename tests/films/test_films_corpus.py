@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from film_helpers import CORPUS_FILES, load_cached
+from film_helpers import CORPUS_FILES, PYDICOM_TEST_FILES, load_cached
 
 from vald_desktop.core.errors import FilmError
 
@@ -45,3 +45,15 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
     from vald_desktop.core.films import load_film
 
     return load_film(path)
+
+
+@pytest.mark.parametrize(
+    "path", PYDICOM_TEST_FILES, ids=[str(p.relative_to(p.parents[1])) for p in PYDICOM_TEST_FILES]
+)
+def test_odd_files_from_pydicom_never_raise_anything_but_film_error(path: Path) -> None:
+    try:
+        film = _load(path)
+    except FilmError as exc:
+        assert "\n" not in str(exc) and path.name in str(exc)
+        return
+    assert film.values.ndim == 2 and film.values.dtype == np.float32

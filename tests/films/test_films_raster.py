@@ -115,3 +115,12 @@ def test_raster_film_has_hash_and_no_dicom_dataset(tmp_path: Path) -> None:
     a, b = load_film(tmp_path / "a.png"), load_film(tmp_path / "b.png")
     assert a.dataset is None and a.pixel_spacing is None and a.source == "a.png"
     assert len(a.sha256) == 64 and a.sha256 != b.sha256
+
+
+def test_multipage_tiff_page_is_selected_by_frame(tmp_path: Path) -> None:
+    pages = [Image.fromarray(np.full((12, 16), value, np.uint8)) for value in (10, 200)]
+    pages[0].save(tmp_path / "pages.tif", save_all=True, append_images=pages[1:])
+    first = load_film(tmp_path / "pages.tif")
+    second = load_film(tmp_path / "pages.tif", frame=1)
+    assert first.info["frames"] == 2 and second.info["frame"] == 1
+    assert np.all(first.stored == 10) and np.all(second.stored == 200)

@@ -311,7 +311,7 @@ def _gray_values(ds: Dataset, stored: np.ndarray, frame: int, name: str) -> tupl
         values = np.asarray(apply_modality_lut(stored, view), dtype=np.float32)
     except Exception:
         raise FilmError(f"{name} has a damaged Modality LUT (rescale slope/intercept).") from None
-    if not np.all(np.isfinite(values[:: max(values.shape[0] // 64, 1)])):
+    if not np.all(np.isfinite(values)):
         values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
     lut_seq = _get(view, "VOILUTSequence")
     if lut_seq:

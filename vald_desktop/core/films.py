@@ -88,7 +88,7 @@ class Film:
 
 
 def load_film(path: str | os.PathLike[str], frame: int = 0) -> Film:
-    """Load a DICOM, PNG, JPEG or TIFF film; ``frame`` picks the frame of a multi-frame DICOM."""
+    """Load a DICOM, PNG, JPEG or TIFF film; ``frame`` picks the frame of a multi-frame DICOM or TIFF."""
     path = Path(path)
     name = path.name or str(path)
     data = _read_bytes(path, name)
@@ -103,11 +103,9 @@ def load_film(path: str | os.PathLike[str], frame: int = 0) -> Film:
             raise FilmError(
                 f"{name} is named like a DICOM file but holds a {kind} picture; rename it to .{kind.lower()} to open it."
             )
-        if frame != 0:
-            raise FilmError(f"{name} is a single {kind} picture; it has no frame {frame}.")
         from . import raster_io
 
-        film = raster_io.decode_raster(data, name, kind)
+        film = raster_io.decode_raster(data, name, kind, frame=frame)
     film.sha256 = hashlib.sha256(data).hexdigest()
     return film
 

@@ -16,8 +16,11 @@ _TO_RGBA = {"P", "PA"}
 _TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV"}
 
 
-def decode_raster(data: bytes, name: str, kind: str) -> Film:
-    """Decode a picture file held in ``data``; ``kind`` is the sniffed format, used in messages."""
+def decode_raster(data: bytes, name: str, kind: str, frame: int = 0) -> Film:
+    """Decode a picture file held in ``data``; ``kind`` is the sniffed format, used in messages.
+
+    ``frame`` picks a page of a multi-page TIFF (or a frame of an animated picture).
+    """
     with warnings.catch_warnings():
         # Our own 100-MP guard runs below; Pillow's bomb warning would only add noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -35,7 +38,14 @@ def decode_raster(data: bytes, name: str, kind: str) -> Film:
             width, height = image.size
             frames = int(getattr(image, "n_frames", 1) or 1)
             check_pixel_budget(height, width, 1, name)
+            if not 0 <= frame < frames:
+                plural = "frame" if frames == 1 else "frames"
+                raise FilmError(f"{name} has {frames} {plural}; frame {frame} does not exist.")
             try:
+                if frame:
+                    image.seek(frame)
+                    # Pages of one TIFF may differ in size: guard the chosen one too.
+                    check_pixel_budget(image.size[1], image.size[0], 1, name)
                 image.load()
                 # Phones and some scanners store the picture sideways plus a rotation tag.
                 upright = ImageOps.exif_transpose(image)
@@ -66,7 +76,7 @@ def decode_raster(data: bytes, name: str, kind: str) -> Film:
         "bits_stored": bits,
         "transfer_syntax": None,
         "frames": frames,
-        "frame": 0,
+        "frame": frame,
         "mode": mode,
     }
     return Film(
