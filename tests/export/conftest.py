@@ -11,12 +11,15 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pydicom
 import pytest
 from export_helpers import free_port
+
+from vald_desktop.core.settings import RunSettings
 
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 ORTHANC_AET = "ORTHANCTEST"
@@ -156,3 +159,23 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def result(panels: dict[str, Any], run_record: dict[str, Any]) -> SimpleNamespace:
+    mask = panels["mask"]
+    w = mask.shape[1]
+    left = mask.copy()
+    left[:, : w // 2] = False  # patient's left = image right
+    right = mask & ~left
+    settings = RunSettings(seed=7)
+    record = {**run_record, "settings": settings.to_dict(), "film_sha256": "f" * 64}
+    record["model"] = {**record["model"], "path": "/home/someone/models/tiny"}
+    return SimpleNamespace(
+        original=panels["original"],
+        counterfactual=panels["counterfactual"],
+        map=panels["map"],
+        mask=SimpleNamespace(mask=mask, left=left, right=right),
+        record=record,
+        settings=settings,
+    )

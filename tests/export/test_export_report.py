@@ -19,27 +19,6 @@ from pydicom.dataset import Dataset
 from vald_desktop.core.errors import ExportError
 from vald_desktop.core.export import ExportOptions, RunExporter, caption_text, identity_lines
 from vald_desktop.core.provenance import read_png_record, settings_from_record
-from vald_desktop.core.settings import RunSettings
-
-
-@pytest.fixture
-def result(panels: dict[str, Any], run_record: dict[str, Any]) -> SimpleNamespace:
-    mask = panels["mask"]
-    w = mask.shape[1]
-    left = mask.copy()
-    left[:, : w // 2] = False  # patient's left = image right
-    right = mask & ~left
-    settings = RunSettings(seed=7)
-    record = {**run_record, "settings": settings.to_dict(), "film_sha256": "f" * 64}
-    record["model"] = {**record["model"], "path": "/home/someone/models/tiny"}
-    return SimpleNamespace(
-        original=panels["original"],
-        counterfactual=panels["counterfactual"],
-        map=panels["map"],
-        mask=SimpleNamespace(mask=mask, left=left, right=right),
-        record=record,
-        settings=settings,
-    )
 
 
 def _tool(name: str) -> str:
@@ -62,9 +41,9 @@ def _pdf_text(path: Path) -> str:
 
 
 def test_identity_is_opt_in(source_dataset: Dataset, run_record: dict[str, Any]) -> None:
-    assert identity_lines(source_dataset, deidentify=True) == []
-    assert identity_lines(source_dataset, deidentify=True, pseudonym="S-1") == [("Subject", "S-1")]
-    shown = dict(identity_lines(source_dataset, deidentify=False))
+    assert identity_lines(source_dataset, show=False) == []
+    assert identity_lines(source_dataset, show=False, pseudonym="S-1") == [("Subject", "S-1")]
+    shown = dict(identity_lines(source_dataset, show=True))
     assert shown["Patient"] == "CompressedSamples RG1" and shown["Patient ID"] == "9RG1"
     assert "CompressedSamples" not in caption_text(run_record, [])
     assert "normal chest x-ray" in caption_text(run_record, [])
@@ -73,7 +52,9 @@ def test_identity_is_opt_in(source_dataset: Dataset, run_record: dict[str, Any])
 def test_pdf_report_is_one_page_and_rasterizes(
     result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
 ) -> None:
-    ex = RunExporter(result, source_dataset, ExportOptions(deidentify=False, page_size="Letter"))
+    ex = RunExporter(
+        result, source_dataset, ExportOptions(deidentify=False, show_identity=True, page_size="Letter")
+    )
     written = ex.write_pdf(tmp_path / "report.pdf")
     pdf = tmp_path / "report.pdf"
     assert written == [pdf, tmp_path / "report.pdf.json"]
@@ -145,8 +126,15 @@ def test_folder_export_writes_everything_and_never_overwrites(
 def test_identified_dicom_says_its_caption_burns_in_identity(
     result: SimpleNamespace, source_dataset: Dataset
 ) -> None:
-    ds = RunExporter(result, source_dataset, ExportOptions(deidentify=False)).build_dicom()
+    ds = RunExporter(
+        result, source_dataset, ExportOptions(deidentify=False, show_identity=True)
+    ).build_dicom()
     assert ds.BurnedInAnnotation == "YES"
+    plain = RunExporter(result, source_dataset, ExportOptions(deidentify=False)).build_dicom()
+    assert plain.BurnedInAnnotation == "NO"  # placed in the study, but no identity drawn into the pixels
+    assert plain.PatientID == source_dataset.PatientID
+    with pytest.raises(ExportError, match="cannot show"):
+        ExportOptions(deidentify=True, show_identity=True)
     assert ds.StudyInstanceUID == source_dataset.StudyInstanceUID
 
 

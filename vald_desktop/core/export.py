@@ -26,16 +26,23 @@ from .errors import ExportError
 from .report_pdf import DISCLAIMER, ReportContent, write_report
 
 # Record keys that can link a de-identified export back to the patient's file or the user's disk.
-_REDACTED_KEYS = ("film_sha256", "film_source", "film_path", "source", "source_path")
+_REDACTED_KEYS = ("film", "film_sha256", "film_source", "film_path", "source", "source_path")
 
 
 @dataclass(frozen=True)
 class ExportOptions:
-    deidentify: bool = True  # the safe default: identity only when the user asks for it
+    deidentify: bool = True  # DICOM through the Annex E profile, record redacted (the safe default)
+    show_identity: bool = False  # name, ID and dates in the PDF and burned into the composite caption
     pseudonym: str = ""  # research subject code for de-identified exports (Patient Name and ID in the DICOM)
     page_size: str = "A4"
     style: attribution.OverlayStyle = field(default_factory=attribution.OverlayStyle)
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.deidentify and self.show_identity:
+            raise ExportError(
+                "A de-identified export cannot show the patient's identity; choose one of the two."
+            )
 
 
 @dataclass
@@ -52,10 +59,10 @@ class ExportedFiles:
 
 
 def identity_lines(
-    dataset: Dataset | None, *, deidentify: bool, pseudonym: str = ""
+    dataset: Dataset | None, *, show: bool, pseudonym: str = ""
 ) -> list[tuple[str, str]]:
     """What the caption and the PDF show about the patient: nothing (or a pseudonym) unless identity is chosen."""
-    if deidentify or dataset is None:
+    if not show or dataset is None:
         return [("Subject", pseudonym)] if pseudonym else []
     lines = []
     for label, keyword in (
@@ -126,7 +133,7 @@ class RunExporter:
                 "The run's images do not have the same size, so they cannot be exported together."
             )
         self.identity = identity_lines(
-            dataset, deidentify=self.options.deidentify, pseudonym=self.options.pseudonym
+            dataset, show=self.options.show_identity, pseudonym=self.options.pseudonym
         )
         self._composite: np.ndarray | None = None
 
@@ -138,7 +145,7 @@ class RunExporter:
     @property
     def burned_in_identity(self) -> bool:
         # A pseudonym is not identity; only real identity lines make the caption identifying.
-        return not self.options.deidentify and bool(self.identity)
+        return self.options.show_identity and bool(self.identity)
 
     def overlay(self) -> np.ndarray:
         return attribution.render_overlay(self.original, self.map, self.options.style)

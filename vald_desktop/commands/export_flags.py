@@ -1,0 +1,135 @@
+"""Export flags of ``vald run``: ``--report R.pdf --dicom OUT.dcm [--deidentify] [--send HOST:PORT --aet AET] [--force]``.
+
+``add_export_arguments(parser)`` adds them; ``apply_export_arguments(args, result, film, out_dir)`` writes the
+report and the DICOM (each with its JSON record beside it) after a run and sends the DICOM if asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ExportError, PacsError
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("export (single film)")
+    g.add_argument(
+        "--report", type=Path, metavar="R.pdf", help="write a one-page PDF report (relative: in --out)"
+    )
+    g.add_argument(
+        "--dicom",
+        type=Path,
+        metavar="OUT.dcm",
+        help="write a DICOM Secondary Capture in the film's study (relative: in --out)",
+    )
+    g.add_argument(
+        "--deidentify",
+        action="store_true",
+        help="de-identify the DICOM (PS3.15 basic profile) and the records, for research",
+    )
+    g.add_argument("--pseudonym", default="", metavar="CODE", help="subject code for a de-identified DICOM")
+    g.add_argument(
+        "--show-identity", action="store_true", help="print name, ID and dates in the report and the caption"
+    )
+    g.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="report paper (default A4)")
+    g.add_argument("--send", metavar="HOST:PORT", help="send the DICOM to this PACS (C-STORE)")
+    g.add_argument("--aet", default="ANY-SCP", help="the PACS's (called) AE title (default ANY-SCP)")
+    g.add_argument(
+        "--calling-aet", default=None, help="this computer's AE title at the PACS (default VALDMD)"
+    )
+    g.add_argument(
+        "--pacs-timeout", type=float, default=10.0, help="seconds to wait for the PACS (default 10)"
+    )
+    g.add_argument("--force", action="store_true", help="replace existing report/DICOM files")
+
+
+def check_export_arguments(args: argparse.Namespace) -> None:
+    """Refuse inconsistent export flags before any (slow) run starts."""
+    if getattr(args, "send", None) and not getattr(args, "dicom", None):
+        raise ExportError("--send needs --dicom OUT.dcm: the DICOM file is written first, then sent.")
+    if getattr(args, "deidentify", False) and getattr(args, "show_identity", False):
+        raise ExportError("--deidentify and --show-identity cannot be combined.")
+    if getattr(args, "pseudonym", "") and not getattr(args, "deidentify", False):
+        raise ExportError("--pseudonym only applies together with --deidentify.")
+    out_dir = Path(getattr(args, "out", None) or ".")
+    for flag in ("report", "dicom"):
+        path = getattr(args, flag, None)
+        if path is not None and _place(path, out_dir).exists() and not getattr(args, "force", False):
+            raise ExportError(f"{Path(path).name} already exists; add --force to replace it.")
+    if getattr(args, "send", None):
+        _node(args)  # a malformed address or AE title fails now, not after the run
+
+
+def apply_export_arguments(
+    args: argparse.Namespace, result: Any, film: Any, out_dir: Path
+) -> dict[str, Path]:
+    """Write ``--report`` / ``--dicom`` for ``result`` (relative paths land in ``out_dir``); send with ``--send``."""
+    if not (getattr(args, "report", None) or getattr(args, "dicom", None)):
+        return {}
+    check_export_arguments(args)
+    from ..core.export import ExportOptions, RunExporter
+
+    options = ExportOptions(
+        deidentify=bool(args.deidentify),
+        show_identity=bool(args.show_identity),
+        pseudonym=args.pseudonym or "",
+        page_size=args.page_size,
+        overwrite=bool(args.force),
+        **_style(args),
+    )
+    exporter = RunExporter(result, getattr(film, "dataset", None), options)
+    written: dict[str, Path] = {}
+    if args.report:
+        pdf, record = exporter.write_pdf(_place(args.report, out_dir))
+        written.update(report=pdf, report_record=record)
+    if args.dicom:
+        dcm, record = exporter.write_dicom(_place(args.dicom, out_dir))
+        written.update(dicom=dcm, dicom_record=record)
+        if args.send:
+            _send(args, dcm)
+    return written
+
+
+def _send(args: argparse.Namespace, path: Path) -> None:
+    from ..core.pacs import store
+
+    node = _node(args)
+    try:
+        store(node, path)
+    except PacsError:
+        print(
+            f"kept {path}; send it again with: vald send {path} --to {node.address} --aet {node.ae_title}",
+            file=sys.stderr,
+        )
+        raise
+    print(f"sent {path.name} to {node.ae_title} at {node.address}")
+
+
+def _node(args: argparse.Namespace) -> Any:
+    from ..core.pacs import DEFAULT_CALLING_AET, PacsNode, parse_address
+
+    host, port = parse_address(args.send)
+    return PacsNode(
+        host,
+        port,
+        args.aet,
+        args.calling_aet or DEFAULT_CALLING_AET,
+        timeout=float(args.pacs_timeout),
+    )
+
+
+def _place(path: Path, out_dir: Path) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else Path(out_dir) / path
+
+
+def _style(args: argparse.Namespace) -> dict[str, Any]:
+    # Reuse the run's overlay flags when the run command has them, so report and PNGs look the same.
+    if not hasattr(args, "overlay"):
+        return {}
+    from ..core.attribution import OverlayStyle
+
+    return {"style": OverlayStyle(mode=args.overlay, opacity=args.opacity, threshold=args.threshold)}
