@@ -58,9 +58,7 @@ class ExportedFiles:
         return [p for p in files if p is not None]
 
 
-def identity_lines(
-    dataset: Dataset | None, *, show: bool, pseudonym: str = ""
-) -> list[tuple[str, str]]:
+def identity_lines(dataset: Dataset | None, *, show: bool, pseudonym: str = "") -> list[tuple[str, str]]:
     """What the caption and the PDF show about the patient: nothing (or a pseudonym) unless identity is chosen."""
     if not show or dataset is None:
         return [("Subject", pseudonym)] if pseudonym else []

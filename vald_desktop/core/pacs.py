@@ -141,7 +141,9 @@ def _associate(node: PacsNode, sop_classes: list[str], dataset: Dataset | None =
     if assoc.is_rejected:
         raise PacsError(refused)
     if time.monotonic() - started >= 0.9 * node.timeout:
-        raise PacsError(f"The PACS at {node.address} did not answer within {node.timeout:g} s; check the address.")
+        raise PacsError(
+            f"The PACS at {node.address} did not answer within {node.timeout:g} s; check the address."
+        )
     # Closed early without a proper rejection: some servers (and races with a fast close) look like this.
     raise PacsError(refused)
 
