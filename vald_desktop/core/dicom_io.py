@@ -11,21 +11,19 @@ import io
 import logging
 import warnings
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_color_lut, apply_modality_lut
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from . import dicom_codecs
+from .dicom_values import colour_values, get_value, gray_values, has_element
 from .errors import FilmError
-from .films import Film, check_pixel_budget, to_gray
-from .windowing import Window, auto_window, window_from_range
+from .films import Film, check_pixel_budget
 
 log = logging.getLogger(__name__)
 
@@ -129,26 +127,10 @@ def _parse(data: bytes, name: str) -> _Parsed:
     return _Parsed(ds, forced, truncated)
 
 
-def _get(ds: Dataset, keyword: str, default: Any = None) -> Any:
-    """Read an element, treating values that cannot be parsed (damaged or forced-read files) as absent."""
-    try:
-        value = ds.get(keyword, default)
-    except Exception:
-        return default
-    return default if value is None or value == "" else value
-
-
-def _first(value: Any) -> Any:
-    # Multi-valued Window Center/Width: the first pair is the default (PS3.3 C.11.2.1.2).
-    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
-        return value[0] if len(value) else None
-    return value
-
-
 def _geometry(parsed: _Parsed, name: str) -> tuple[int, int, int]:
     ds = parsed.ds
-    has_pixels = any(_has(ds, k) for k in _PIXEL_KEYWORDS)
-    rows, columns = _get(ds, "Rows"), _get(ds, "Columns")
+    has_pixels = any(has_element(ds, k) for k in _PIXEL_KEYWORDS)
+    rows, columns = get_value(ds, "Rows"), get_value(ds, "Columns")
     if parsed.forced and not (has_pixels and rows and columns) and not _has_dicom_identity(ds):
         # A forced read of arbitrary bytes "succeeds" with junk; only real DICOM identifiers count.
         raise FilmError(f"{name} is not a DICOM file or a picture this application can read.")
@@ -163,7 +145,7 @@ def _geometry(parsed: _Parsed, name: str) -> tuple[int, int, int]:
     if rows < 1 or columns < 1:
         raise FilmError(f"{name} has pixel data but no valid Rows/Columns; it is damaged.")
     try:
-        frames = int(_get(ds, "NumberOfFrames", 1) or 1)
+        frames = int(get_value(ds, "NumberOfFrames", 1) or 1)
     except (TypeError, ValueError):
         raise FilmError(f"{name} has an invalid Number of Frames; it is damaged.") from None
     return rows, columns, max(frames, 1)
@@ -171,23 +153,16 @@ def _geometry(parsed: _Parsed, name: str) -> tuple[int, int, int]:
 
 def _has_dicom_identity(ds: Dataset) -> bool:
     for keyword in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"):
-        value = _get(ds, keyword)
+        value = get_value(ds, keyword)
         if value and str(value).replace(".", "").isdigit():
             return True
     return False
 
 
-def _has(ds: Dataset, keyword: str) -> bool:
-    try:
-        return keyword in ds
-    except Exception:
-        return False
-
-
 def _transfer_syntax(ds: Dataset) -> UID:
     """The dataset's transfer syntax; guessed from the parsed encoding when the file meta lacks it."""
     meta = getattr(ds, "file_meta", None)
-    syntax = _get(meta, "TransferSyntaxUID") if meta is not None else None
+    syntax = get_value(meta, "TransferSyntaxUID") if meta is not None else None
     if syntax:
         return UID(str(syntax))
     implicit, little = ds.original_encoding if ds.original_encoding[0] is not None else (True, True)
@@ -208,7 +183,7 @@ def _check_decodable(ds: Dataset, syntax: UID, name: str, frames: int) -> None:
         raise FilmError(dicom_codecs.unsupported_sentence(name, syntax)) from None
     if not decoder.is_available:
         raise FilmError(dicom_codecs.missing_plugin_sentence(name, syntax))
-    if syntax.is_compressed or not _has(ds, "PixelData"):
+    if syntax.is_compressed or not has_element(ds, "PixelData"):
         return
     # Native pixel data: a header that promises more pixels than the file holds is damaged or truncated.
     try:
@@ -246,19 +221,19 @@ def _decode_frame(ds: Dataset, frame: int, frames: int, name: str) -> np.ndarray
 
 
 def _build_film(ds: Dataset, stored: np.ndarray, name: str, syntax: UID, frame: int, frames: int) -> Film:
-    photometric = str(_get(ds, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    bits_stored = int(_get(ds, "BitsStored", stored.dtype.itemsize * 8) or 8)
+    photometric = str(get_value(ds, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    bits_stored = int(get_value(ds, "BitsStored", stored.dtype.itemsize * 8) or 8)
     monochrome1 = photometric == "MONOCHROME1"
     if stored.ndim == 3 or photometric in ("PALETTE COLOR", "RGB") or photometric.startswith("YBR"):
-        values, window = _colour_values(ds, stored, photometric, bits_stored, name)
+        values, window = colour_values(ds, stored, photometric, bits_stored, name)
         monochrome1 = False
     else:
-        values, window = _gray_values(ds, stored, frame, name)
+        values, window = gray_values(ds, stored, frame, name)
     info = {
         "format": "DICOM",
         "rows": int(values.shape[0]),
         "columns": int(values.shape[1]),
-        "modality": str(_get(ds, "Modality", "")) or None,
+        "modality": str(get_value(ds, "Modality", "")) or None,
         "photometric_interpretation": photometric,
         "bits_stored": bits_stored,
         "transfer_syntax": syntax.name if syntax.is_transfer_syntax else str(syntax),
@@ -282,117 +257,9 @@ def _build_film(ds: Dataset, stored: np.ndarray, name: str, syntax: UID, frame: 
     )
 
 
-def _colour_values(
-    ds: Dataset, stored: np.ndarray, photometric: str, bits_stored: int, name: str
-) -> tuple[np.ndarray, Window]:
-    rgb = stored
-    if photometric == "PALETTE COLOR" and stored.ndim == 2:
-        try:
-            rgb = apply_color_lut(stored, ds)
-        except Exception:
-            raise FilmError(
-                f"{name} is a palette-colour image whose palette is missing or damaged."
-            ) from None
-        # Palette entries are 8 or 16 bits whatever Bits Stored says.
-        top = 255.0 if rgb.dtype == np.uint8 else 65535.0
-    else:
-        top = float(2 ** min(bits_stored, 32) - 1)
-    if rgb.ndim != 3:
-        raise FilmError(f"{name} says it is a colour image but holds one sample per pixel; it is damaged.")
-    values = to_gray(rgb[..., :3])
-    if rgb.dtype.kind == "f":
-        return values, auto_window(values)
-    return values, window_from_range(0.0, top, function="LINEAR")
-
-
-def _gray_values(ds: Dataset, stored: np.ndarray, frame: int, name: str) -> tuple[np.ndarray, Window]:
-    view = _frame_view(ds, frame)
-    try:
-        values = np.asarray(apply_modality_lut(stored, view), dtype=np.float32)
-    except Exception:
-        raise FilmError(f"{name} has a damaged Modality LUT (rescale slope/intercept).") from None
-    if not np.all(np.isfinite(values)):
-        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
-    lut_seq = _get(view, "VOILUTSequence")
-    if lut_seq:
-        try:
-            values, (low, high) = _apply_voi_lut(values, lut_seq[0], ds)
-            return values, window_from_range(low, high, function="LINEAR")
-        except Exception:
-            log.debug("VOI LUT sequence unusable; falling back to the window or automatic window")
-    return values, _file_window(view) or auto_window(values)
-
-
-def _apply_voi_lut(values: np.ndarray, item: Dataset, ds: Dataset) -> tuple[np.ndarray, tuple[float, float]]:
-    """Look ``values`` up in one VOI LUT item (PS3.3 C.11.2.1.1); returns the output and the LUT's own range.
-
-    The display window spans the LUT's output values: many LUTs declare 16 bits but use only 12.
-
-    Done here rather than with pydicom's helper, which indexes with the output dtype and wraps
-    8-bit LUTs longer than 256 entries.
-    """
-    entries, first, bits = (int(v) for v in item.LUTDescriptor)
-    entries = entries or 65536
-    if first >= 32768 and float(values.min()) < 0:
-        first -= 65536  # the first mapped value is stored unsigned but means a signed input
-    raw = item.LUTData
-    if isinstance(raw, (bytes, bytearray)):
-        little = ds.original_encoding[1] is not False
-        data = np.frombuffer(bytes(raw), dtype="<u2" if little else ">u2")
-        if bits == 8 and data.size * 2 >= entries and data.size < entries:
-            data = np.frombuffer(bytes(raw), dtype=np.uint8)  # 8-bit entries packed two per OW word
-    else:
-        data = np.asarray(list(raw) if isinstance(raw, (list, tuple, pydicom.multival.MultiValue)) else [raw])
-    lut = data[:entries].astype(np.float32)
-    if lut.size == 0:
-        raise ValueError("empty LUT")
-    index = np.clip(np.rint(values) - first, 0, lut.size - 1).astype(np.int64)
-    return lut[index], (float(lut.min()), float(lut.max()))
-
-
-def _frame_view(ds: Dataset, frame: int) -> Dataset:
-    """A flat dataset with the rescale/window that apply to ``frame``.
-
-    Enhanced multi-frame objects keep them in functional groups instead of the top level.
-    """
-    if _has(ds, "RescaleSlope") or _has(ds, "WindowCenter") or _has(ds, "VOILUTSequence"):
-        return ds
-    view = Dataset()
-    for keyword in ("ModalityLUTSequence", "PixelRepresentation", "BitsStored", "PhotometricInterpretation"):
-        if _has(ds, keyword):
-            setattr(view, keyword, ds[keyword].value)
-    groups = []
-    shared = _get(ds, "SharedFunctionalGroupsSequence")
-    if shared:
-        groups.append(shared[0])
-    per_frame = _get(ds, "PerFrameFunctionalGroupsSequence")
-    if per_frame and frame < len(per_frame):
-        groups.append(per_frame[frame])
-    for group in groups:
-        for seq_keyword in ("PixelValueTransformationSequence", "FrameVOILUTSequence"):
-            seq = _get(group, seq_keyword)
-            if not seq:
-                continue
-            for elem in seq[0]:
-                if elem.keyword:
-                    setattr(view, elem.keyword, elem.value)
-    return view
-
-
-def _file_window(ds: Dataset) -> Window | None:
-    center, width = _first(_get(ds, "WindowCenter")), _first(_get(ds, "WindowWidth"))
-    if center is None or width is None:
-        return None
-    function = str(_get(ds, "VOILUTFunction", "LINEAR")).strip().upper() or "LINEAR"
-    try:
-        return Window(center=float(center), width=float(width), function=function)
-    except (FilmError, TypeError, ValueError):
-        return None  # a nonsense window in the file: the automatic one is better than a blank screen
-
-
 def _spacing(ds: Dataset) -> tuple[float, float] | None:
     for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
-        value = _get(ds, keyword)
+        value = get_value(ds, keyword)
         try:
             row, col = float(value[0]), float(value[1])
         except (TypeError, ValueError, IndexError):
@@ -403,7 +270,7 @@ def _spacing(ds: Dataset) -> tuple[float, float] | None:
 
 
 def _text(ds: Dataset, keyword: str) -> str | None:
-    value = _get(ds, keyword)
+    value = get_value(ds, keyword)
     text = str(value).strip() if value is not None else ""
     return text or None
 
@@ -411,7 +278,7 @@ def _text(ds: Dataset, keyword: str) -> str | None:
 def _metadata(ds: Dataset) -> list[tuple[str, str]]:
     out = []
     for keyword in _METADATA_KEYWORDS:
-        value = _get(ds, keyword)
+        value = get_value(ds, keyword)
         if value is None:
             continue
         text = str(value).strip()
