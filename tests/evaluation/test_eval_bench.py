@@ -1,0 +1,49 @@
+"""``vald bench --quick`` on the tiny model: finishes in time and reports every item with sane numbers."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from vald_desktop.cli import main
+from vald_desktop.core import bench
+
+
+@pytest.mark.slow
+def test_quick_bench_on_tiny_model(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.json"
+    t0 = time.perf_counter()
+    assert (
+        main(["bench", "--model", str(tiny_model_dir), "--device", "cpu", "--quick", "--json", str(out)]) == 0
+    )
+    assert time.perf_counter() - t0 < 120
+    doc = json.loads(out.read_text())
+    assert isinstance(doc["overhead_vs_diffusers"], float) and 0.3 < doc["overhead_vs_diffusers"] < 3.0
+    calls = {(s["scheduler"], s["steps"], s["strength"]): s["unet_calls"] for s in doc["schedulers"]}
+    # img2img runs int(steps * strength) denoising steps; PNDM adds one UNet call, CFG batches instead of calling twice.
+    assert calls[("pndm", 75, 0.85)] == int(75 * 0.85) + 1
+    assert calls[("pndm", 75, 0.55)] == int(75 * 0.55) + 1
+    assert calls[("dpmpp", 20, 0.55)] == int(20 * 0.55)
+    assert doc["warm_vs_cold"]["vae_encodes_in_warm_runs"] == 0
+    assert doc["memory"]["rss_mib"] > 50
+    assert doc["film_open"]["seconds"] > 0
+    table = capsys.readouterr().out
+    assert "| 1. overhead vs stock img2img |" in table and "| 6. worst GUI stall |" in table
+
+
+def test_gui_stall_is_reported_or_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "vald_desktop.gui.stall", None)  # import fails like a missing module
+    result = bench.gui_stall(engine=None, cfg=bench.BenchConfig(quick=True))
+    assert "not measured" in result["note"]
+
+
+def test_rg1_is_found_in_the_installed_test_data() -> None:
+    path = bench.find_rg1()
+    assert path is not None and path.name == "RG1_UNCI.dcm"

@@ -1,0 +1,381 @@
+"""``vald bench``: how fast the sampler is, measured in one process (medians over repeats, A/B alternated).
+
+Items: (1) engine overhead vs the stock ``StableDiffusionImg2ImgPipeline`` on the same model, steps and seed;
+(2) UNet calls and seconds per image per scheduler at the paper's settings; (3) a re-run with a new prompt on the same
+film, warm caches vs cold; (4) peak memory; (5) film open-to-display time for RG1_UNCI.dcm; (6) the worst GUI
+event-loop stall during a run (when the GUI module provides it). Benchmarks are a command that prints numbers, not
+timed tests.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .phantoms import make_phantom
+from .settings import RunSettings
+
+PAPER_STEPS = 75
+DPM_STEPS = (
+    20  # fewest DPM-Solver++ steps taken to match PNDM-75 on the phantom benchmark (override: --dpm-steps)
+)
+OVERHEAD_TARGET = 1.03
+Log = Callable[[str], None]
+
+
+@dataclass
+class BenchConfig:
+    model_dir: str | Path | None = None
+    device: str | None = None
+    quick: bool = False  # fewer repeats and steps: finishes in under 2 minutes on a tiny model
+    repeats: int | None = None
+    compile: bool = False
+    dpm_steps: int = DPM_STEPS
+
+    @property
+    def n_repeats(self) -> int:
+        return self.repeats or (3 if self.quick else 5)
+
+    @property
+    def steps(self) -> int:
+        return 20 if self.quick else PAPER_STEPS
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def _clear_caches(engine: Any) -> None:
+    """Forget cached film latents and text embeddings, so the next run pays for them like the stock pipeline."""
+    for name in ("_films", "_texts"):
+        cache = getattr(engine, name, None)
+        if cache is not None:
+            cache.clear()
+
+
+def _count_unet_calls(pipe: Any) -> tuple[list[int], Any]:
+    counter = [0]
+
+    def hook(*_: Any) -> None:
+        counter[0] += 1
+
+    return counter, pipe.unet.register_forward_hook(hook)
+
+
+def _stock_call(engine: Any, image: np.ndarray, settings: RunSettings) -> float:
+    """The stock pipeline as a diffusers user calls it: PIL film, prompt strings, decoded output."""
+    import torch
+    from PIL import Image
+
+    from .geometry import to_model
+    from .schedulers import make_scheduler
+
+    pipe, info = engine.pipe, engine.info
+    square, _ = to_model(image, info.native_size)
+    pil = Image.fromarray((np.clip(square, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+    t0 = time.perf_counter()
+    pipe.scheduler = make_scheduler(settings.scheduler, engine._scheduler_config)
+    with torch.inference_mode():
+        pipe(
+            prompt=settings.prompt,
+            negative_prompt=settings.negative_prompt or None,
+            image=pil,
+            strength=float(settings.strength),
+            num_inference_steps=int(settings.steps),
+            guidance_scale=float(settings.guidance),
+            generator=torch.Generator("cpu").manual_seed(settings.seed),
+            output_type="np",
+        )
+    _sync(info.device)
+    return time.perf_counter() - t0
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def _timed_run(engine: Any, image: np.ndarray, settings: RunSettings, mask: Any) -> float:
+    t0 = time.perf_counter()
+    engine.run(image, settings, mask=mask)
+    _sync(engine.info.device)
+    return time.perf_counter() - t0
+
+
+def measure_overhead(engine: Any, image: np.ndarray, mask: Any, cfg: BenchConfig) -> dict[str, Any]:
+    """Item 1: engine (cold caches, map included) vs stock pipeline, alternating A/B after one warm-up each.
+
+    The map is referenced to the input (the paper's I_a - I_n) and previews are off (as in batch runs), so both
+    sides do the same network work: one VAE encode, the denoising steps, one decode. The reconstruction-referenced
+    map costs one more decode and each GUI preview one more, by design; item 3 times the GUI's default settings.
+    """
+    settings = RunSettings(
+        steps=cfg.steps,
+        strength=0.55,
+        guidance=4.0,
+        scheduler="pndm",
+        seed=0,
+        reference="input",
+        preview_every=0,
+    )
+    _clear_caches(engine)
+    _timed_run(engine, image, settings, mask)
+    _stock_call(engine, image, settings)
+    ours, stock = [], []
+    for k in range(cfg.n_repeats):
+        # Alternate the order so drift (thermal, other load) does not favour one side.
+        for side in "ab" if k % 2 == 0 else "ba":
+            if side == "a":
+                _clear_caches(engine)
+                ours.append(_timed_run(engine, image, settings, mask))
+            else:
+                stock.append(_stock_call(engine, image, settings))
+    ratio = _median(ours) / _median(stock)
+    return {
+        "engine_s": _median(ours),
+        "stock_s": _median(stock),
+        "ratio": ratio,
+        "target": OVERHEAD_TARGET,
+        "steps": settings.steps,
+        "strength": settings.strength,
+        "repeats": cfg.n_repeats,
+    }
+
+
+def measure_schedulers(engine: Any, image: np.ndarray, mask: Any, cfg: BenchConfig) -> list[dict[str, Any]]:
+    """Item 2: UNet calls (counted on the UNet itself) and seconds per image for each scheduler setting."""
+    rows = [
+        ("pndm", PAPER_STEPS, 0.85, 7.5),
+        ("pndm", PAPER_STEPS, 0.55, 4.0),
+        ("dpmpp", cfg.dpm_steps, 0.55, 4.0),
+    ]
+    out = []
+    counter, handle = _count_unet_calls(engine.pipe)
+    try:
+        for scheduler, steps, strength, guidance in rows:
+            s = RunSettings(scheduler=scheduler, steps=steps, strength=strength, guidance=guidance, seed=0)
+            engine.run(image, s, mask=mask)  # warm-up, caches filled
+            times = []
+            for _ in range(max(1, cfg.n_repeats - 2) if cfg.quick else cfg.n_repeats):
+                counter[0] = 0
+                times.append(_timed_run(engine, image, s, mask))
+            out.append(
+                {
+                    "scheduler": scheduler,
+                    "steps": steps,
+                    "strength": strength,
+                    "guidance": guidance,
+                    "unet_calls": counter[0],
+                    "seconds": _median(times),
+                }
+            )
+    finally:
+        handle.remove()
+    return out
+
+
+def measure_warm_cold(engine: Any, image: np.ndarray, mask: Any, cfg: BenchConfig) -> dict[str, Any]:
+    """Item 3: a new prompt on the same film with warm caches (VAE encode skipped) vs everything cold."""
+    prompts = ["normal chest x-ray", "clear lungs", "no acute cardiopulmonary process", "unremarkable chest"]
+    base = RunSettings(steps=cfg.steps, strength=0.55, guidance=4.0, scheduler="pndm", seed=0)
+    cold, warm = [], []
+    encodes_warm = 0
+    for k in range(cfg.n_repeats):
+        prompt = prompts[k % len(prompts)]
+        new_prompt = prompts[(k + 1) % len(prompts)]
+        _clear_caches(engine)
+        cold.append(_timed_run(engine, image, base.replace(prompt=prompt), mask))
+        getattr(engine, "_texts", {}).pop(new_prompt, None)  # the new prompt is really new
+        before = dict(engine.stats)
+        warm.append(_timed_run(engine, image, base.replace(prompt=new_prompt), mask))
+        encodes_warm += engine.stats["vae_encode"] - before["vae_encode"]
+    return {
+        "cold_s": _median(cold),
+        "warm_s": _median(warm),
+        "speedup": _median(cold) / _median(warm),
+        "vae_encodes_in_warm_runs": encodes_warm,
+    }
+
+
+def peak_memory(device: str) -> dict[str, Any]:
+    """Item 4: peak resident memory of this process (and CUDA max allocated on a GPU), MiB."""
+    out: dict[str, Any] = {"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    if device.startswith("cuda"):
+        import torch
+
+        out["cuda_max_allocated_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def find_rg1() -> Path | None:
+    """RG1_UNCI.dcm from the installed pydicom-data distribution (its import name varies between releases)."""
+    from importlib import metadata
+
+    try:
+        files = metadata.files("pydicom-data") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for f in files:
+        if f.name == "RG1_UNCI.dcm":
+            path = Path(str(f.locate()))
+            if path.is_file():
+                return path
+    return None
+
+
+def film_open_time(cfg: BenchConfig, path: Path | None = None) -> dict[str, Any]:
+    """Item 5: load_film + display() for the real chest film RG1_UNCI.dcm (1955x1841, MONOCHROME1)."""
+    from .films import load_film
+
+    path = path or find_rg1()
+    if path is None:
+        return {"note": "RG1_UNCI.dcm not found (install pydicom-data)"}
+    load_film(path).display()  # first call pays for imports and codec set-up
+    times = []
+    for _ in range(cfg.n_repeats):
+        t0 = time.perf_counter()
+        load_film(path).display()
+        times.append(time.perf_counter() - t0)
+    return {"file": path.name, "seconds": _median(times)}
+
+
+def gui_stall(engine: Any, cfg: BenchConfig) -> dict[str, Any]:
+    """Item 6: the worst GUI event-loop stall (ms) during one Generate in the real window, on the warm engine.
+
+    Measured by ``vald_desktop.gui.stall`` (imported only here: the core stays Qt-free); when the GUI or Qt is
+    missing, or the run fails, the row says why instead of failing the whole bench.
+    """
+    try:
+        from importlib import import_module
+
+        stall = import_module("vald_desktop.gui.stall")
+    except Exception as exc:  # no GUI module, no PySide6, no display libraries
+        return {"note": f"GUI stall not measured ({type(exc).__name__}: vald_desktop.gui.stall unavailable)"}
+    measure = getattr(stall, "measure_stall", None)
+    if measure is None:
+        return {"note": "GUI stall not measured (vald_desktop.gui.stall has no measure_stall)"}
+    settings = RunSettings(steps=cfg.steps, strength=0.55, guidance=4.0, mask_mode="none")
+    try:
+        report = measure(None, str(engine.info.path), settings=settings, engine=engine)
+    except Exception as exc:  # a GUI failure must not lose the other five measurements
+        return {"note": f"GUI stall not measured ({type(exc).__name__}: {exc})"}
+    if report.get("outcome") != "finished":
+        return {"note": f"GUI stall not measured (the run ended: {report.get('outcome')})", "report": report}
+    return {"worst_stall_ms": float(report["worst_stall_ms"]), "report": report}
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def run_bench(cfg: BenchConfig, log: Log | None = None) -> dict[str, Any]:
+    """All six items; returns the JSON document (``overhead_vs_diffusers`` is item 1's ratio)."""
+    from .sampler import Engine
+
+    say = log or (lambda _msg: None)
+    engine = Engine(cfg.model_dir, cfg.device)
+    t0 = time.perf_counter()
+    info = engine.load()
+    load_s = time.perf_counter() - t0
+    compiled = None
+    if cfg.compile:
+        try:
+            import torch
+
+            engine.pipe.unet = torch.compile(engine.pipe.unet)
+            compiled = True
+        except Exception as exc:  # compile support varies by platform; the bench still runs uncompiled
+            compiled = f"failed: {type(exc).__name__}"
+    ph = make_phantom(20260101, "lung_opacity", info.native_size)
+    from types import SimpleNamespace
+
+    mask = SimpleNamespace(mask=ph.lung_mask, left=ph.lung_mask, right=ph.lung_mask, source="phantom")
+    doc: dict[str, Any] = {
+        "model": str(info.path),
+        "device": info.device,
+        "dtype": info.dtype,
+        "native_size": info.native_size,
+        "quick": cfg.quick,
+        "compiled": compiled,
+        "load_s": load_s,
+        "machine": machine(),
+    }
+    say("1/6 overhead vs stock diffusers")
+    doc["overhead"] = measure_overhead(engine, ph.image, mask, cfg)
+    doc["overhead_vs_diffusers"] = doc["overhead"]["ratio"]
+    say("2/6 schedulers")
+    doc["schedulers"] = measure_schedulers(engine, ph.image, mask, cfg)
+    say("3/6 warm vs cold")
+    doc["warm_vs_cold"] = measure_warm_cold(engine, ph.image, mask, cfg)
+    say("5/6 film open-to-display")
+    doc["film_open"] = film_open_time(cfg)
+    say("6/6 GUI stall")
+    doc["gui_stall"] = gui_stall(engine, cfg)
+    say("4/6 peak memory")
+    doc["memory"] = peak_memory(info.device)  # last: the peak over everything above
+    return doc
+
+
+def format_table(doc: dict[str, Any]) -> str:
+    """The Markdown table the README shows."""
+    o, w, m = doc["overhead"], doc["warm_vs_cold"], doc["memory"]
+    rows = [
+        (
+            "1. overhead vs stock img2img",
+            f"{o['ratio']:.3f}× ({o['engine_s']:.3f} s vs {o['stock_s']:.3f} s, "
+            f"{o['steps']} steps @ {o['strength']}; target ≤ {o['target']})",
+        ),
+    ]
+    for s in doc["schedulers"]:
+        rows.append(
+            (
+                f"2. {s['scheduler']} {s['steps']} steps @ {s['strength']}",
+                f"{s['unet_calls']} UNet calls, {s['seconds']:.3f} s/image",
+            )
+        )
+    rows.append(
+        (
+            "3. new prompt, same film",
+            f"warm {w['warm_s']:.3f} s vs cold {w['cold_s']:.3f} s ({w['speedup']:.2f}×, "
+            f"{w['vae_encodes_in_warm_runs']} VAE encodes when warm)",
+        )
+    )
+    mem = f"{m['rss_mib']:.0f} MiB RSS"
+    if "cuda_max_allocated_mib" in m:
+        mem += f", {m['cuda_max_allocated_mib']:.0f} MiB CUDA max allocated"
+    rows.append(("4. peak memory", mem))
+    f = doc["film_open"]
+    rows.append(("5. film open-to-display", f.get("note") or f"{f['seconds']:.3f} s ({f['file']})"))
+    g = doc["gui_stall"]
+    rows.append(("6. worst GUI stall", g.get("note") or f"{g['worst_stall_ms']:.1f} ms"))
+    mach = doc["machine"]
+    head = (
+        f"Model {Path(doc['model']).name} ({doc['native_size']} px) on {doc['device']} {doc['dtype']}; "
+        f"{mach['cpus']} CPUs, torch {mach['torch']} ({mach['torch_threads']} threads)"
+        + (f", {mach['gpu']}" if "gpu" in mach else "")
+        + (" — quick mode" if doc["quick"] else "")
+    )
+    lines = [head, "", "| item | result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    return "\n".join(lines)
