@@ -47,7 +47,7 @@ _RASTER_MAGIC = {
 }
 
 
-@dataclass
+@dataclass(eq=False)  # identity equality: comparing pixel arrays element-wise would be ambiguous
 class Film:
     """A loaded film. ``values`` is what windows apply to; ``display()`` is what the eye sees."""
 
