@@ -22,12 +22,11 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def pydicom_data_dir() -> Path:
-    """The folder of real DICOM test files shipped by the ``pydicom-data`` wheel."""
-    import pydicom_data  # type: ignore[import-untyped]
+    """The folder of real DICOM test files shipped by the ``pydicom-data`` wheel (import name ``data_store``)."""
+    import data_store  # type: ignore[import-untyped]
 
-    folder = Path(pydicom_data.__file__).parent / "data"
-    if not folder.is_dir():
-        folder = Path(pydicom_data.__file__).parent
+    folder = Path(data_store.__file__).parent / "data"
+    assert folder.is_dir(), "pydicom-data is not installed; the real-film tests need it"
     return folder
 
 
