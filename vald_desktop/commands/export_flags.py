@@ -48,6 +48,10 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_export_arguments(args: argparse.Namespace) -> None:
     """Refuse inconsistent export flags before any (slow) run starts."""
+    wanted = getattr(args, "report", None) or getattr(args, "dicom", None)
+    film = getattr(args, "film", None)
+    if wanted and film is not None and (Path(film).is_dir() or Path(film).suffix.lower() == ".txt"):
+        raise ExportError("--report and --dicom apply to a single film, not to a folder or a list of films.")
     if getattr(args, "send", None) and not getattr(args, "dicom", None):
         raise ExportError("--send needs --dicom OUT.dcm: the DICOM file is written first, then sent.")
     if getattr(args, "deidentify", False) and getattr(args, "show_identity", False):

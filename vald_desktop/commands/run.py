@@ -73,6 +73,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--overwrite", action="store_true", help="batch mode: redo films that already have outputs"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from .export_flags import add_export_arguments  # --report, --dicom, --deidentify, --send, --force
+
+    add_export_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -107,7 +110,15 @@ def run(args: argparse.Namespace) -> int:
                 continue
             try:
                 run_one(
-                    engine, film_path, out_dir, settings, style, cancel, quiet=args.quiet, mask_file=args.mask
+                    engine,
+                    film_path,
+                    out_dir,
+                    settings,
+                    style,
+                    cancel,
+                    quiet=args.quiet,
+                    mask_file=args.mask,
+                    export_args=args,
                 )
             except (FilmError, MaskError) as exc:
                 if not batch:
@@ -222,9 +233,13 @@ def run_one(
     *,
     quiet: bool = False,
     mask_file: str | None = None,
+    export_args: argparse.Namespace | None = None,
 ) -> dict[str, Path]:
     from ..core.films import load_film
+    from .export_flags import apply_export_arguments, check_export_arguments
 
+    if export_args is not None:
+        check_export_arguments(export_args)  # existing report/DICOM or bad flags: fail before the slow run
     film = load_film(film_path)
     lung = resolve_lung_mask(film, settings.mask_mode, mask_file)
     with progress_bar(film_path.name, quiet) as on_step:
@@ -232,7 +247,10 @@ def run_one(
             film.display(), settings, mask=lung, progress=on_step, cancel=cancel, film_sha256=film.sha256
         )
     result.record["film"] = film_path.name
-    return write_outputs(out_dir, result, style)
+    paths = write_outputs(out_dir, result, style)
+    if export_args is not None:
+        paths.update(apply_export_arguments(export_args, result, film, out_dir))
+    return paths
 
 
 def write_outputs(out_dir: Path, result: Any, style: Any) -> dict[str, Path]:

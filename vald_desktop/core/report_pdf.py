@@ -141,10 +141,9 @@ class _Layout:
             c.drawString(x + bar_w + 2, top - panel_h, "added" if content.signed else "none")
         self.y = top - panel_h - 10
         c.setFont("Helvetica", 8)
+        where = "inside the lung mask" if content.stats else "over the whole film (no lung mask)"
         c.drawString(
-            m,
-            self.y,
-            "Red: what the counterfactual removed (M = reference - counterfactual > 0), inside the lung mask.",
+            m, self.y, f"Red: what the counterfactual removed (M = reference - counterfactual > 0), {where}."
         )
         self.y -= 18
 
