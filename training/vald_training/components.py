@@ -1,0 +1,54 @@
+"""Load the pieces of a diffusers img2img folder for training (local files, safetensors only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vald_desktop.core.errors import ModelError
+
+
+@dataclass
+class Parts:
+    vae: Any
+    unet: Any
+    text_encoder: Any
+    tokenizer: Any
+    noise_scheduler: Any  # DDPM view of the model's schedule, for adding noise during training
+    scheduler: Any  # the model's own inference scheduler (saved with the output)
+
+
+def load_parts(base: str | Path) -> Parts:
+    from diffusers import AutoencoderKL, DDPMScheduler, PNDMScheduler, UNet2DConditionModel
+    from transformers import BertModel, BertTokenizer
+
+    root = Path(base)
+    if not (root / "model_index.json").is_file():
+        raise ModelError(f"{root} is not a diffusers model folder (model_index.json is missing).")
+    for sub in ("vae", "unet", "text_encoder", "tokenizer", "scheduler"):
+        if not (root / sub).is_dir():
+            raise ModelError(f"The model in {root.name} is incomplete: the {sub} folder is missing.")
+    try:
+        vae = AutoencoderKL.from_pretrained(
+            root, subfolder="vae", local_files_only=True, use_safetensors=True
+        )
+        unet = UNet2DConditionModel.from_pretrained(
+            root, subfolder="unet", local_files_only=True, use_safetensors=True
+        )
+        text_encoder = BertModel.from_pretrained(
+            root / "text_encoder", local_files_only=True, use_safetensors=True
+        )
+        tokenizer = BertTokenizer.from_pretrained(root / "tokenizer", local_files_only=True)
+        scheduler_config = PNDMScheduler.load_config(root, subfolder="scheduler", local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"The model in {root.name} cannot be loaded ({str(exc).splitlines()[0]}).") from None
+    scheduler = PNDMScheduler.from_config(scheduler_config)
+    noise_scheduler = DDPMScheduler.from_config(scheduler_config)
+    hidden = int(text_encoder.config.hidden_size)
+    if hidden != int(unet.config.cross_attention_dim):
+        raise ModelError(
+            f"The text encoder's hidden size ({hidden}) does not match the UNet's cross-attention size "
+            f"({unet.config.cross_attention_dim})."
+        )
+    return Parts(vae, unet, text_encoder, tokenizer, noise_scheduler, scheduler)

@@ -1,0 +1,98 @@
+"""Write the trained model: a diffusers img2img folder (safetensors), a model card and a manifest (main process only)."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vald_desktop.core import atomic
+from vald_desktop.core.manifest import write_manifest
+
+from .architecture import save_pipeline
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+DEFAULT_NOTICE = "Research model — not for clinical use."
+
+
+def model_card(trainer: Trainer, result: dict[str, Any], samples: list[Path]) -> str:
+    cfg = trainer.cfg
+    counts = Counter(ex.klass for ex in trainer.ds.examples)
+    name = cfg.name or Path(cfg.out).name
+    plan = ", ".join(f"{k or 'all classes'}: {s}" for k, s in trainer.plan)
+    loss = result.get("final_loss")
+    lines = [
+        f"# {name}",
+        "",
+        cfg.card_notes.strip() or DEFAULT_NOTICE,
+        "",
+        "A text-conditioned latent diffusion model in the VALD-MD layout (AutoencoderKL f=8, UNet2DConditionModel with",
+        "cross-attention, BERT text encoder) for healthy counterfactuals of chest X-rays (SDEdit img2img).",
+        "",
+        "## Data",
+        f"- source: `{cfg.data}` ({len(trainer.ds.examples)} images, {trainer.ds.skipped} unreadable skipped)",
+        *[f"- {k}: {n} images" for k, n in sorted(counts.items())],
+        "",
+        "## Training",
+        f"- base: `{cfg.base}`",
+        f"- schedule: {cfg.schedule} ({plan}); {result.get('steps')} optimizer steps",
+        f"- batch {cfg.train_batch_size} per process x {trainer.acc.num_processes} process(es) x "
+        f"{cfg.gradient_accumulation_steps} accumulation; resolution {cfg.resolution} px",
+        f"- lr {cfg.learning_rate} ({cfg.lr_scheduler}, {cfg.lr_warmup_steps} warm-up steps), AdamW, "
+        f"grad clip {cfg.max_grad_norm}, mixed precision {cfg.mixed_precision}",
+        f"- prior preservation: weight {cfg.prior_weight} on class {cfg.prior_class!r}",
+        f"- text encoder trained: {cfg.train_text_encoder}; caption dropout {cfg.caption_dropout}; "
+        f"attention masks {'on' if trainer.use_mask else 'off'} (text_encoder/config.json `use_attention_mask`)",
+        f"- EMA: {cfg.ema}; seed {cfg.seed}",
+        "",
+        "## Metrics",
+        f"- final training loss (mean of the last logged steps): {loss:.4f}"
+        if loss is not None
+        else "- no loss logged",
+        f"- training time: {result.get('seconds', 0.0) / 60:.1f} min, {result.get('steps_per_second', 0.0):.3f} steps/s "
+        f"on {trainer.acc.device.type} ({platform.machine()})",
+        "",
+        "## Prompts",
+        *[f'- {k}: "{p}"' for k, p in sorted({ex.klass: ex.prompt for ex in trainer.ds.examples}.items())],
+        "",
+        f"Written {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def export_model(trainer: Trainer, result: dict[str, Any], samples: list[Path]) -> Path | None:
+    acc = trainer.acc
+    acc.wait_for_everyone()
+    out = Path(trainer.cfg.out)
+    if acc.is_main_process:
+        unet = acc.unwrap_model(trainer.unet)
+        if trainer.ema is not None:
+            trainer.ema.copy_to(unet.parameters())
+        text_encoder = acc.unwrap_model(trainer.text_encoder)
+        text_encoder.config.use_attention_mask = trainer.use_mask
+        p = trainer.parts
+        components = {
+            "vae": p.vae.to(dtype=unet.dtype),
+            "unet": unet,
+            "text_encoder": text_encoder,
+            "tokenizer": p.tokenizer,
+            "scheduler": p.scheduler,
+        }
+        extra = {
+            "name": trainer.cfg.name or out.name,
+            "origin": "vald train",
+            "steps": result.get("steps"),
+            "final_loss": result.get("final_loss"),
+        }
+        save_pipeline(components, out, extra)
+        atomic.write_text(out / "README.md", model_card(trainer, result, samples))
+        atomic.write_text(out / "training_config.json", json.dumps(trainer.cfg.to_dict(), indent=2) + "\n")
+        write_manifest(out, json.loads(json.dumps(extra)))  # again: the card and config are part of the model
+    acc.wait_for_everyone()
+    return out if acc.is_main_process else None
