@@ -1,0 +1,44 @@
+"""Interactive re-runs reuse the film's latents and each prompt's embedding (no repeated encodes)."""
+
+from __future__ import annotations
+
+from conftest import count_forward
+
+from vald_desktop.core.sampler import Engine
+from vald_desktop.core.settings import RunSettings
+
+FAST = dict(steps=6, strength=0.5, preview_every=0)
+
+
+def test_new_prompt_on_same_film_skips_the_vae_encode(tiny_model_dir, film):
+    eng = Engine(tiny_model_dir, device="cpu")
+    eng.load()
+    with count_forward(eng.pipe.vae.encoder) as enc, count_forward(eng.pipe.text_encoder) as txt:
+        first = eng.run(film, RunSettings(**FAST, prompt="normal chest x-ray"))
+        assert enc[0] == 1 and txt[0] == 2  # the prompt and the empty negative prompt
+        second = eng.run(film, RunSettings(**FAST, prompt="cardiomegaly", guidance=6.0))
+        assert enc[0] == 1, "a new prompt re-encoded the same film with the VAE"
+        assert txt[0] == 3, "only the new prompt should have gone through the text encoder"
+        eng.run(film, RunSettings(**FAST, prompt="normal chest x-ray", guidance=2.0, seed=5))
+        assert enc[0] == 1 and txt[0] == 3, "a known prompt was encoded again"
+    assert first.record["cache"] == {"film": False, "text": False}
+    assert second.record["cache"]["film"] is True
+    assert eng.stats["vae_encode"] == 1
+
+
+def test_a_different_film_is_encoded_and_a_model_switch_empties_the_caches(tiny_model_dir, film):
+    eng = Engine(tiny_model_dir, device="cpu")
+    eng.run(film, RunSettings(**FAST))
+    eng.run(film[::-1].copy(), RunSettings(**FAST))
+    assert eng.stats["vae_encode"] == 2
+    eng.set_model(tiny_model_dir)
+    assert eng.pipe is None and eng.info is None
+    eng.run(film, RunSettings(**FAST))
+    assert eng.stats["vae_encode"] == 3
+
+
+def test_cached_run_matches_an_uncached_one(tiny_model_dir, engine, film):
+    settings = RunSettings(**FAST, prompt="large lung opacity on the left", seed=11)
+    warm = engine.run(film, settings)
+    cold = Engine(tiny_model_dir, device="cpu").run(film, settings)
+    assert (warm.counterfactual == cold.counterfactual).all()
