@@ -27,32 +27,10 @@ ALLOWED_AET = "VALDTEST"
 
 
 @pytest.fixture(scope="session")
-def source_film(pydicom_data_dir: Path) -> Path:
-    """RG1_UNCI.dcm, a real CR chest film with real-looking identity tags."""
-    hits = sorted(pydicom_data_dir.rglob("RG1_UNCI.dcm"))
-    assert hits, "pydicom-data does not ship RG1_UNCI.dcm"
-    return hits[0]
-
-
-@pytest.fixture(scope="session")
-def pydicom_data_dir() -> Path:
-    # The pydicom-data wheel installs its files under the import name ``data_store``; older layouts used
-    # ``pydicom_data``. Overrides the root fixture so both work.
-    for name in ("data_store", "pydicom_data"):
-        try:
-            module = __import__(name)
-        except ImportError:
-            continue
-        folder = Path(module.__file__).parent
-        if any(folder.rglob("RG1_UNCI.dcm")):
-            return folder
-    pytest.skip("pydicom-data is not installed")
-
-
-@pytest.fixture(scope="session")
-def source_dataset(source_film: Path) -> pydicom.Dataset:
+def source_dataset(rg1_path: Path) -> pydicom.Dataset:
+    """RG1_UNCI.dcm, a real CR chest film with real-looking identity tags (name, ID, birth date, institution)."""
     # The pixels are not needed to build exports from plain arrays; skipping them keeps the tests fast.
-    return pydicom.dcmread(source_film, stop_before_pixels=True)
+    return pydicom.dcmread(rg1_path, stop_before_pixels=True)
 
 
 @pytest.fixture
