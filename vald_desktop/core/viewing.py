@@ -124,3 +124,28 @@ def to_uint8(image01: np.ndarray) -> np.ndarray:
 def window_label(window: WindowLike) -> str:
     inv = " inverted" if bool(window.invert) else ""
     return f"W {float(window.width):.0f} L {float(window.center):.0f}{inv}"
+
+
+def overlay_layer(norm: np.ndarray, mode: str, threshold: float) -> np.ndarray:
+    """The attribution overlay as an RGBA layer (uint8 HxWx4) to draw over the film with opacity ``opacity``.
+
+    ``norm`` is the map normalised to [-1, 1] (``attribution.normalise`` in signed mode). Drawn with the layer's
+    opacity o over a gray base b, Qt's source-over gives b(1 - o·a) + c·o·a, the same blend as
+    ``attribution.render_overlay``, so the GUI can change opacity without recomputing any pixels.
+    """
+    from .attribution import BLUE, RED
+
+    v = np.asarray(norm, dtype=np.float32)
+    mag = np.abs(v)
+    scale = np.float32(255.0 / max(1e-6, 1.0 - threshold))
+    alpha = np.clip((mag - np.float32(threshold)) * scale, 0.0, 255.0)
+    h, w = v.shape
+    rgba = np.empty((h, w, 4), dtype=np.uint8)
+    rgba[..., 3] = alpha + np.float32(0.5)  # alpha is 0 below the threshold already (clipped ramp)
+    if mode == "signed":
+        red = v >= 0
+        for c in range(3):  # per channel on 2-D planes: much cheaper than broadcasting an HxWx3 where()
+            rgba[..., c] = np.where(red, np.uint8(RED[c]), np.uint8(BLUE[c]))
+    else:
+        rgba[..., :3] = RED.astype(np.uint8)
+    return rgba

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from ..core.viewing import (
     PRESET_NAMES,
     drag_window,
+    overlay_layer,
     preset_window,
     relative_display,
     toggle_invert,
@@ -22,6 +23,7 @@ from ..core.viewing import (
     window_label,
 )
 from .image_panels import PANEL_TITLES, PanelGroup
+from .overlay_cache import display_norm
 
 
 class FilmView(QObject):
@@ -40,6 +42,7 @@ class FilmView(QObject):
         self.overlay_visible = True
         self._vrange = (0.0, 1.0)
         self._display: np.ndarray | None = None
+        self._layers: dict[tuple[int, str, float], np.ndarray] = {}
         for p in panels.panels:
             p.windowDragged.connect(self.drag)
             p.hovered.connect(self._hovered)
@@ -54,6 +57,7 @@ class FilmView(QObject):
         self.result = None
         self.preview = None
         self.compare = None
+        self._layers.clear()
         self._vrange = value_range(film.values)
         h, w = film.shape
         self.panels.set_grid(w, h)
@@ -119,24 +123,48 @@ class FilmView(QObject):
         self.render()
 
     def set_overlay(self, values: dict[str, Any]) -> None:
+        old = self.overlay_values
         self.overlay_values = dict(values)
-        self._render_overlay()
+        if {k: v for k, v in old.items() if k != "opacity"} == {
+            k: v for k, v in values.items() if k != "opacity"
+        }:
+            self._apply_opacity()  # opacity alone: Qt blends the cached layer, no pixels recomputed
+        else:
+            self._render_layers()
 
     def toggle_overlay(self) -> None:
         self.overlay_visible = not self.overlay_visible
-        self._render_overlay()
+        self._apply_opacity()
 
-    def overlay_rgb(self, result: Any = None) -> np.ndarray | None:
-        """The overlay of ``result`` (default: the current one) on the film under the current window."""
+    def overlay_rgb(self, result: Any = None, max_size: int | None = None) -> np.ndarray | None:
+        """The overlay of ``result`` (default: the current one) on the film under the current window, as RGB.
+
+        ``max_size`` renders a small copy (history thumbnails) from strided arrays, which costs next to nothing.
+        """
         result = result if result is not None else self.result
         if result is None or self._display is None:
             return None
         from ..core.attribution import OverlayStyle, render_overlay
 
-        values = dict(self.overlay_values)
-        if not self.overlay_visible:
-            values["opacity"] = 0.0
-        return render_overlay(self._display, np.asarray(result.map), OverlayStyle(**values))
+        base, m = self._display, np.asarray(result.map)
+        if max_size:
+            step = max(int(np.ceil(max(base.shape) / max_size)), 1)
+            base, m = base[::step, ::step], m[::step, ::step]
+        return render_overlay(base, m, OverlayStyle(**self.overlay_values))
+
+    def _layer(self, result: Any) -> np.ndarray:
+        v = self.overlay_values
+        key = (id(result), str(v["mode"]), float(v["threshold"]))
+        if key not in self._layers:
+            if len(self._layers) > 8:
+                self._layers.pop(next(iter(self._layers)))
+            self._layers[key] = overlay_layer(display_norm(result), key[1], key[2])
+        return self._layers[key]
+
+    def _apply_opacity(self) -> None:
+        opacity = float(self.overlay_values["opacity"]) if self.overlay_visible else 0.0
+        self.panels.overlay.set_layer_opacity(opacity)
+        self.panels.counterfactual.set_layer_opacity(opacity if self.compare is not None else 0.0)
 
     # -- rendering -------------------------------------------------------------------------------------------
     def render(self) -> None:
@@ -148,7 +176,8 @@ class FilmView(QObject):
         self._display = self.film.display(self.window)
         self.panels.original.set_image(self._display)
         self._render_counterfactual()
-        self._render_overlay()
+        self._render_overlay_base()
+        self._render_layers()
         self.windowChanged.emit(window_label(self.window))
 
     def _relative(self, display01: np.ndarray) -> np.ndarray:
@@ -157,7 +186,7 @@ class FilmView(QObject):
     def _render_counterfactual(self) -> None:
         panel = self.panels.counterfactual
         if self.compare is not None:
-            panel.set_image(self.overlay_rgb(self.compare[0]))
+            panel.set_image(self._display)  # run A's overlay is drawn as a layer on the film
             return
         self.panels.set_title(1, PANEL_TITLES[1] + (" (preview)" if self.preview is not None else ""))
         image = self.preview if self.preview is not None else getattr(self.result, "counterfactual", None)
@@ -166,18 +195,26 @@ class FilmView(QObject):
             return
         image = np.asarray(image, dtype=np.float32)
         if image.shape != tuple(self.film.shape):
-            panel.set_image(image)  # a low-resolution preview: shown as is, scaled to the grid below
+            panel.set_image(image)  # a low-resolution preview: shown as is, stretched over the film grid
             panel.set_image_scale(self.film.shape[1] / image.shape[1], self.film.shape[0] / image.shape[0])
             return
         panel.set_image(self._relative(image))
 
-    def _render_overlay(self) -> None:
-        panel = self.panels.overlay
+    def _render_overlay_base(self) -> None:
+        if self.compare is None:
+            self.panels.set_title(2, PANEL_TITLES[2])
+        has = self.compare is not None or self.result is not None
+        self.panels.overlay.set_image(self._display if has else None)
+
+    def _render_layers(self) -> None:
+        cf, ov = self.panels.counterfactual, self.panels.overlay
         if self.compare is not None:
-            panel.set_image(self.overlay_rgb(self.compare[1]))
-            return
-        self.panels.set_title(2, PANEL_TITLES[2])
-        panel.set_image(self.overlay_rgb())
+            cf.set_layer(self._layer(self.compare[0]))
+            ov.set_layer(self._layer(self.compare[1]))
+        else:
+            cf.set_layer(None)
+            ov.set_layer(None if self.result is None else self._layer(self.result))
+        self._apply_opacity()
 
     # -- read-out --------------------------------------------------------------------------------------------
     def _hovered(self, x: int, y: int) -> None:

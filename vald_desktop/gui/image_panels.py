@@ -90,6 +90,9 @@ class ImagePanel(QGraphicsView):
     def set_layer(self, rgba: np.ndarray | None) -> None:
         self._layer.setPixmap(QPixmap() if rgba is None else array_to_pixmap(rgba))
 
+    def set_layer_opacity(self, opacity: float) -> None:
+        self._layer.setOpacity(float(opacity))
+
     def has_layer(self) -> bool:
         return not self._layer.pixmap().isNull()
 

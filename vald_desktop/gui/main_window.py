@@ -181,11 +181,12 @@ class MainWindow(FilesMixin, RunsMixin, QMainWindow):
         self._refresh_recent_menu()
 
     def _connect(self) -> None:
-        c, w = self.controls, self.controller.worker
+        c = self.controls
         c.generateRequested.connect(self.generate)
         c.cancelRequested.connect(self.cancel_run)
         c.modelChosen.connect(self.choose_model)
         c.browseModelRequested.connect(self.browse_model)
+        w = self.controller  # its signals are the worker's, already queued onto the GUI thread
         w.started.connect(self._on_started)
         w.progress.connect(self._on_progress)
         w.preview.connect(self._on_preview)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtWidgets import QFileDialog
 
 from ..core.errors import SettingsError
+from .history import THUMB
 from .worker import AutoMask
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ class RunsMixin(_Base):
         settings = getattr(result, "settings", None) or self._run_settings
         self.result = result
         self.view.set_result(result)
-        overlay = self.view.overlay_rgb(result)
+        overlay = self.view.overlay_rgb(result, max_size=2 * THUMB)
         if overlay is not None:
             self.history.add(settings, result, overlay, seconds)
         self.controls.remember_seed(settings.seed)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..core.errors import Cancelled, OutOfMemoryError, ValdError
+from .overlay_cache import display_norm
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,9 @@ class SamplerWorker(QObject):
                 image, settings, mask=mask, progress=on_progress, cancel=cancel, **extra
             )
             log.info("run finished in %.1f s", time.monotonic() - t0)
+            display_norm(
+                result
+            )  # the overlay's costly normalisation, done here rather than on the GUI thread
         except Cancelled:
             self.cancelled.emit()
             return
@@ -174,11 +178,31 @@ class SamplerWorker(QObject):
 
 
 class SamplerController(QObject):
-    """GUI-side handle: owns the thread, forwards requests as queued signals, exposes the worker's signals."""
+    """GUI-side handle: owns the thread, forwards requests as queued signals, re-emits the worker's signals.
+
+    The worker's signals are connected signal-to-signal to the controller's own, so the receiver is a C++ QObject
+    living on the GUI thread and Qt queues every reply onto it. Connect widgets to the controller, not to the
+    worker: a Python callable connected straight to a worker signal may run on the worker thread.
+    """
+
+    started = Signal()
+    progress = Signal(int, int, float)
+    preview = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    status = Signal(str)
+    model_loaded = Signal(object)
+    model_failed = Signal(str)
+    mask_ready = Signal(object, object)
+    mask_failed = Signal(object, str)
 
     _load_requested = Signal(object)
     _run_requested = Signal(object, object, object, object, object)
     _lungs_requested = Signal(object, object)
+
+    _RELAYED = ("started", "progress", "preview", "finished", "failed", "cancelled", "status", "model_loaded",
+                "model_failed", "mask_ready", "mask_failed")  # fmt: skip
 
     def __init__(
         self, engine_factory: EngineFactory | None = None, engine: Any = None, parent: QObject | None = None
@@ -188,13 +212,17 @@ class SamplerController(QObject):
         self.thread.setObjectName("vald-sampler")
         self.worker = SamplerWorker(engine_factory, engine)
         self.worker.moveToThread(self.thread)
-        self._load_requested.connect(self.worker.load_model)
-        self._run_requested.connect(self.worker.run)
-        self._lungs_requested.connect(self.worker.find_lungs)
-        self.worker.started.connect(self._on_started)
-        for sig in (self.worker.finished, self.worker.failed, self.worker.cancelled):
-            sig.connect(self._on_done)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._load_requested.connect(self.worker.load_model, queued)
+        self._run_requested.connect(self.worker.run, queued)
+        self._lungs_requested.connect(self.worker.find_lungs, queued)
+        for name in self._RELAYED:
+            getattr(self.worker, name).connect(getattr(self, name), queued)
         self.busy = False
+        # Same-thread connections from here on: the relayed signals are emitted on the GUI thread.
+        self.started.connect(self._on_started)
+        for sig in (self.finished, self.failed, self.cancelled):
+            sig.connect(self._on_done)
         self.thread.start()
 
     def load_model(self, model_dir: Path | None) -> None:
