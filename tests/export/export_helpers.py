@@ -37,3 +37,19 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def tiny_disk(folder: Path, size_kib: int = 64) -> Iterator[Path]:
+    """A real, nearly full disk: a small tmpfs mounted on ``folder`` (needs root; skipped elsewhere)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mount, umount = shutil.which("mount"), shutil.which("umount")
+    if os.geteuid() != 0 or mount is None or umount is None:
+        pytest.skip("mounting a small disk needs root")
+    cmd = [mount, "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(folder)]
+    if subprocess.run(cmd, capture_output=True, timeout=10).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run([umount, str(folder)], capture_output=True, timeout=10, check=False)

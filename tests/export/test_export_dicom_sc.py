@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from export_helpers import read_only_folder
+from export_helpers import read_only_folder, tiny_disk
 from pydicom.dataset import Dataset
 
 from vald_desktop.core.deid import PROFILE_TAGS, UidMap
@@ -124,5 +124,14 @@ def test_read_only_folder_gives_a_clear_error_and_no_file(source_dataset: Datase
     sc = build_secondary_capture(source_dataset, _rgb())
     with read_only_folder(tmp_path / "ro") as folder:
         with pytest.raises(ExportError, match="read-only"):
+            write_dicom(folder / "sc.dcm", sc)
+        assert list(folder.iterdir()) == []
+
+
+def test_full_disk_gives_a_clear_error_and_no_partial_file(source_dataset: Dataset, tmp_path: Path) -> None:
+    big = np.random.default_rng(4).integers(0, 256, (256, 384, 3), dtype=np.uint8)  # ~290 KiB, disk is 64 KiB
+    sc = build_secondary_capture(source_dataset, big)
+    with tiny_disk(tmp_path / "small") as folder:
+        with pytest.raises(ExportError, match="is full"):
             write_dicom(folder / "sc.dcm", sc)
         assert list(folder.iterdir()) == []

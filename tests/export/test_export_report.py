@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from export_helpers import read_only_folder
+from export_helpers import read_only_folder, tiny_disk
 from PIL import Image
 from pydicom.dataset import Dataset
 
@@ -148,5 +148,19 @@ def test_read_only_folder_leaves_nothing(
 ) -> None:
     with read_only_folder(tmp_path / "ro") as folder:
         with pytest.raises(ExportError, match="read-only"):
+            RunExporter(result, source_dataset).export_folder(folder)
+        assert list(folder.iterdir()) == []
+
+
+def test_full_disk_leaves_no_half_exported_bundle(
+    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
+) -> None:
+    sizes = {
+        p.name: p.stat().st_size
+        for p in RunExporter(result, source_dataset).export_folder(tmp_path / "ok").all()
+    }
+    total_kib = sum(sizes.values()) // 1024
+    with tiny_disk(tmp_path / "small", size_kib=max(8, total_kib // 2)) as folder:
+        with pytest.raises(ExportError, match="is full"):
             RunExporter(result, source_dataset).export_folder(folder)
         assert list(folder.iterdir()) == []

@@ -8,6 +8,7 @@ reference to the film) so it lands beside the film in the PACS; or de-identified
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import os
 import warnings
 from pathlib import Path
@@ -18,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pydicom.valuerep import DA, TM
 
-from .atomic import write_with
+from .atomic import write_bytes
 from .deid import UidMap, deidentify
 from .errors import ExportError
 
@@ -120,10 +121,11 @@ def write_dicom(target: str | os.PathLike[str], dataset: Dataset, *, overwrite: 
     if file_meta is not None and "SOPInstanceUID" in dataset:
         file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
 
-    def _write(fh: object) -> None:
-        dataset.save_as(fh, enforce_file_format=True)  # type: ignore[arg-type]
-
-    return write_with(target, _write, overwrite=overwrite)
+    # Serialise in memory first: pydicom re-wraps disk errors (losing errno), and the atomic writer needs the
+    # original errno to tell a full disk from a read-only folder.
+    buf = io.BytesIO()
+    dataset.save_as(buf, enforce_file_format=True)
+    return write_bytes(target, buf.getvalue(), overwrite=overwrite)
 
 
 def _orientation(source: Dataset) -> tuple[str, str]:

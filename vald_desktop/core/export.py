@@ -8,6 +8,7 @@ is true, and every file goes through :mod:`.atomic`, so a refused or failed writ
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -214,24 +215,32 @@ class RunExporter:
             files["dicom"] = folder / f"{stem}.dcm"
         record_path = folder / f"{stem}.json"
         self._refuse_existing([*files.values(), record_path])
+        # Build everything in memory first, so a refused DICOM or a rendering error writes nothing at all.
+        dicom = self.build_dicom() if "dicom" in files else None
         rec = self.png_record()
         ow = self.options.overwrite
-        provenance_write_png(files["overlay_png"], self.overlay(), rec, overwrite=ow)
-        provenance_write_png(files["composite_png"], self.composite(), rec, overwrite=ow)
-        self._render_pdf(files["report_pdf"])
-        if "dicom" in files:
-            write_dicom(files["dicom"], self.build_dicom(), overwrite=ow)
-        out = ExportedFiles(
+        created = [p for p in (*files.values(), record_path) if not p.exists()]
+        try:
+            provenance_write_png(files["overlay_png"], self.overlay(), rec, overwrite=ow)
+            provenance_write_png(files["composite_png"], self.composite(), rec, overwrite=ow)
+            self._render_pdf(files["report_pdf"])
+            if dicom is not None:
+                write_dicom(files["dicom"], dicom, overwrite=ow)
+            record = export_record(self.record, deidentified=self.options.deidentify, files=files)
+            write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n", overwrite=ow)
+        except BaseException:
+            # Each file is atomic; this makes the set atomic too: no half-exported bundle is left behind.
+            for p in created:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            raise
+        return ExportedFiles(
             overlay_png=files["overlay_png"],
             composite_png=files["composite_png"],
             report_pdf=files["report_pdf"],
             dicom=files.get("dicom"),
+            records=[record_path],
         )
-        record = export_record(self.record, deidentified=self.options.deidentify, files=files)
-        out.records.append(
-            write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n", overwrite=ow)
-        )
-        return out
 
     def _render_pdf(self, path: Path) -> None:
         style = self.options.style
