@@ -123,3 +123,16 @@ def test_bad_input_is_refused_before_any_network(tmp_path: Path) -> None:
     junk.write_bytes(b"not dicom")
     with pytest.raises(PacsError, match="not a readable DICOM"):
         store(PacsNode("127.0.0.1", 4242), junk)
+
+
+def test_saved_node_round_trips_and_a_broken_file_is_a_clear_error(tmp_path: Path) -> None:
+    from vald_desktop.core.pacs import load_node, save_node
+
+    path = tmp_path / "cfg" / "pacs.json"
+    assert load_node(path) is None
+    node = PacsNode("pacs.example", 11112, "MAINPACS", "READING1", timeout=7.5)
+    save_node(node, path)
+    assert load_node(path) == node
+    path.write_text("{not json")
+    with pytest.raises(PacsError, match="unreadable"):
+        load_node(path)
