@@ -38,7 +38,9 @@ class SlowEngine:
         self.runs = 0
 
     def load(self):
-        return type("Info", (), {"name": "slow-fake", "device": "cpu", "dtype": "float32", "native_size": 64})()
+        return type(
+            "Info", (), {"name": "slow-fake", "device": "cpu", "dtype": "float32", "native_size": 64}
+        )()
 
     def run(self, image, settings, *, mask=None, progress=None, cancel=None, **_):
         from vald_desktop.core.errors import Cancelled
