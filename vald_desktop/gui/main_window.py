@@ -131,7 +131,7 @@ class MainWindow(FilesMixin, RunsMixin, QMainWindow):
             "undo_mask": self.mask_editor.undo, "help": self.show_help,
         }  # fmt: skip
         for i in range(5):
-            handlers[f"preset_{i + 1}"] = lambda i=i: self._preset(i)
+            handlers[f"preset_{i + 1}"] = lambda _checked=False, i=i: self._preset(i)  # triggered(bool) first
         actions: dict[str, QAction] = {}
         for sc in SHORTCUTS:
             act = QAction(sc.description, self)
