@@ -106,3 +106,33 @@ def test_unavailable_cuda_is_a_clear_error(monkeypatch):
     with pytest.raises(ModelError, match="Unknown device"):
         models.pick_device("tpu")
     assert models.pick_device("auto")[0] in ("cpu", "mps")
+
+
+def test_radbert_style_folder_gets_capped_tokens_and_attention_masks(tmp_path, film):
+    """RadBERT leaves model_max_length unset (~1e30) and may ask for attention masks: both must just work."""
+    from vald_training.architecture import TINY_CONFIG, build_model
+
+    from vald_desktop.core.sampler import Engine
+    from vald_desktop.core.settings import RunSettings
+
+    cfg = {**TINY_CONFIG, "text_encoder": {**TINY_CONFIG["text_encoder"], "use_attention_mask": True}}
+    folder = build_model(cfg, tmp_path / "radbert-like")
+    tok_cfg_path = folder / "tokenizer" / "tokenizer_config.json"
+    tok_cfg = json.loads(tok_cfg_path.read_text())
+    tok_cfg.pop("model_max_length")
+    tok_cfg_path.write_text(json.dumps(tok_cfg))
+    write_manifest(folder)
+    eng = Engine(folder, device="cpu")
+    info = eng.load()
+    assert info.attention_mask is True and eng.pipe.tokenizer.model_max_length == 77
+    seen = {}
+    real = eng.pipe.text_encoder.forward
+
+    def forward(*args, **kwargs):
+        seen["attention_mask"] = kwargs.get("attention_mask")
+        return real(*args, **kwargs)
+
+    eng.pipe.text_encoder.forward = forward
+    result = eng.run(film, RunSettings(steps=4, strength=0.5, preview_every=0))
+    assert seen["attention_mask"] is not None and int(seen["attention_mask"].sum()) < 77
+    assert result.record["model"]["attention_mask"] is True
