@@ -29,19 +29,12 @@ from .geometry import Placement, mask_to_model, to_film, to_model
 from .models import ModelInfo, enter_low_memory, load_pipeline, resolve_model_dir
 from .provenance import build_record
 from .settings import RunSettings
-from .steps import StepHook
+from .steps import Progress, StepHook
+
+__all__ = ["Engine", "Progress", "RunResult"]
 
 FILM_CACHE_SIZE = 4
 TEXT_CACHE_SIZE = 32
-
-
-@dataclass(frozen=True)
-class Progress:
-    step: int  # UNet calls done (1-based)
-    total: int  # UNet calls in this run
-    elapsed: float  # seconds since denoising started
-    eta: float  # seconds left, estimated from the mean step time
-    preview: np.ndarray | None  # float32 film-grid image of the first seed's current estimate, every k steps
 
 
 @dataclass
@@ -100,6 +93,12 @@ class Engine:
             self.pipe, self.info = load_pipeline(path, self.device)
             self._scheduler_config = dict(self.pipe.scheduler.config)
             return self.info
+
+    def clear_caches(self) -> None:
+        """Forget cached film latents and prompt embeddings (the model stays loaded)."""
+        with self._lock:
+            self._films.clear()
+            self._texts.clear()
 
     def unload(self) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,17 @@ from .settings import RunSettings
 # The blend noise is drawn from its own generators so the pipeline's initial noise (and results without
 # confinement) stay exactly those of the stock pipeline for the same seed.
 _BLEND_SEED_OFFSET = 0x5EED
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One report per UNet call (re-exported by :mod:`core.sampler`)."""
+
+    step: int  # UNet calls done (1-based)
+    total: int  # UNet calls in this run
+    elapsed: float  # seconds since denoising started
+    eta: float  # seconds left, estimated from the mean step time
+    preview: np.ndarray | None  # float32 film-grid image of the first seed's current estimate, every k steps
 
 
 class StepHook:
@@ -41,12 +53,9 @@ class StepHook:
         self.seeds = seeds or [settings.seed]
         self.calls = 0
         self._noise: Any = None
-        self._t0: float | None = None
+        self._t0 = time.perf_counter()
 
     def __call__(self, pipe: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-        if self._t0 is None:
-            # The first callback comes after the first UNet call; count its time from the run's start instead.
-            self._t0 = getattr(self, "_start", time.perf_counter())
         self.calls += 1
         if self.cancel is not None and self.cancel.is_set():
             pipe._interrupt = True
@@ -62,13 +71,12 @@ class StepHook:
             preview = None
             if every and self.calls % every == 0 and self.calls < total:
                 preview = self.preview(latents)
-            from .sampler import Progress
-
             self.progress(Progress(step=self.calls, total=total, elapsed=elapsed, eta=eta, preview=preview))
         return {"latents": latents}
 
     def start(self) -> None:
-        self._start = time.perf_counter()
+        """Mark the start of denoising (the first callback only comes after the first UNet call)."""
+        self._t0 = time.perf_counter()
 
     def _blend(self, pipe: Any, i: int, total: int, latents: Any) -> Any:
         """Outside the (dilated) lung mask, put back the original latents noised to the level the sample is now at."""
