@@ -12,7 +12,9 @@ pytestmark = pytest.mark.gui
 
 
 def _mouse(widget, kind, pos, button, buttons):
-    ev = QMouseEvent(kind, QPointF(pos), widget.mapToGlobal(QPointF(pos)), button, buttons, Qt.KeyboardModifier.NoModifier)
+    ev = QMouseEvent(
+        kind, QPointF(pos), widget.mapToGlobal(QPointF(pos)), button, buttons, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, ev)
 
 

@@ -89,17 +89,16 @@ class SamplerWorker(QObject):
             self.model_failed.emit(_sentence(exc))
 
     def _ensure_model(self, model_dir: Path | None, force: bool = False) -> None:
-        if self._loaded and not force and (model_dir is None or model_dir == self._engine_dir):
+        if self._loaded and not force and model_dir == self._engine_dir:
             return
         self.status.emit("Loading the model…")
-        if self._engine is None or model_dir != self._engine_dir or force:
-            old = self._engine
-            self._engine = None
-            self._loaded = False
-            del old  # free the previous pipeline before loading the next one
+        self._loaded = False
+        if self._engine is None:
             self._engine = self._factory(model_dir)
-            self._engine_dir = model_dir
-        info = self._engine.load()
+        elif model_dir != self._engine_dir and hasattr(self._engine, "set_model"):
+            self._engine.set_model(model_dir)  # frees the previous pipeline before the next one loads
+        self._engine_dir = model_dir
+        info = self._engine.load()  # cheap when this model is already loaded
         self._loaded = True
         self.model_loaded.emit(info)
 

@@ -1,0 +1,39 @@
+"""Window state, last settings, overlay style and recent files survive a restart (in a private QSettings file)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vald_desktop.core.settings import RunSettings
+
+pytestmark = pytest.mark.gui
+
+
+def test_last_settings_and_recent_files_come_back_after_restart(make_window, qsettings, phantom_png):
+    w = make_window()
+    assert w.open_path(phantom_png)
+    chosen = RunSettings(prompt="cardiomegaly", strength=0.8, guidance=7.5, steps=30, scheduler="ddim", seed=1234,
+                         seeds=2, mask_mode="none")  # fmt: skip
+    w.controls.set_settings(chosen)
+    w.overlay_controls.set_values({"mode": "abs", "opacity": 0.3, "threshold": 0.2})
+    w.close()
+
+    again = make_window(qsettings=qsettings)
+    assert again.controls.settings() == chosen
+    assert again.overlay_controls.values() == {"mode": "abs", "opacity": 0.3, "threshold": 0.2}
+    assert again.recent and again.recent[0].endswith(phantom_png.name)
+    assert [a.text() for a in again.recent_menu.actions()] == [phantom_png.name]
+    assert not again.metadata_dock.isVisible(), "the metadata panel must start hidden"
+
+
+def test_corrupt_stored_settings_fall_back_to_defaults(make_window, qsettings):
+    qsettings.setValue("run/settings", '{"strength": 7}')
+    qsettings.setValue("view/overlay", "not json")
+    w = make_window(qsettings=qsettings)
+    assert w.controls.settings() == RunSettings()
+
+
+def test_tests_never_write_the_users_settings(make_window, qsettings, tmp_path):
+    w = make_window(qsettings=qsettings)
+    w.save_state()
+    assert str(tmp_path) in w.qsettings.fileName()

@@ -1,0 +1,118 @@
+"""Screenshots of the main window for the README: before a run and after it, with the overlay.
+
+``python -m vald_desktop.gui.screenshots docs`` (``make screenshots`` runs it under Xvfb) opens the bundled sample
+film with the default model, grabs the window, generates, and grabs it again. Settings are kept in a temporary
+file so the user's own settings are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "phantom-opacity-left.png"
+SIZE = (1600, 1000)
+
+
+def _save(widget: Any, path: Path) -> Path:
+    from ..core.atomic import atomic_path
+
+    image = widget.grab().toImage()
+    with atomic_path(path) as tmp:
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"cannot write {path}")
+    return path
+
+
+def _pump(app: Any, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _film(folder: Path) -> Path:
+    if SAMPLE.is_file():
+        return SAMPLE
+    from .stall import _sample_film
+
+    return _sample_film(folder)
+
+
+def take(out: Path, film: Path | None = None, model: str | None = None, settings: Any = None) -> list[Path]:
+    """Write ``screenshot-start.png`` and ``screenshot-result.png`` into ``out``; returns their paths."""
+    from PySide6.QtCore import QSettings
+
+    from ..core.settings import RunSettings
+    from .app import create_app
+    from .main_window import MainWindow
+
+    app = create_app()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vald-shots-") as tmp:
+        qs = QSettings(str(Path(tmp) / "shots.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(model_dir=model, qsettings=qs)
+        window.resize(*SIZE)
+        window.show()
+        done: dict[str, Any] = {}
+        c = window.controller
+        c.model_loaded.connect(lambda info: done.setdefault("model", info))
+        c.model_failed.connect(lambda s: done.setdefault("error", s))
+        c.finished.connect(lambda r: done.setdefault("result", r))
+        c.failed.connect(lambda s: done.setdefault("error", s))
+        try:
+            if not window.open_path(film or _film(Path(tmp))):
+                raise SystemExit(f"error: {window.last_error}")
+            window.start()
+            deadline = time.monotonic() + 600
+            while "model" not in done and "error" not in done and time.monotonic() < deadline:
+                _pump(app, 0.1)
+            if "error" in done:
+                raise SystemExit(f"error: {done['error']}")
+            _pump(app, 1.0)  # let the automatic lung mask arrive so its outline is in the picture
+            window.controls.set_settings(
+                settings or RunSettings(steps=50, strength=0.6, guidance=4.0, seed=3)
+            )
+            _pump(app, 0.3)
+            shots = [_save(window, out / "screenshot-start.png")]
+            window.generate()
+            while "result" not in done and "error" not in done and time.monotonic() < deadline:
+                _pump(app, 0.1)
+            if "error" in done:
+                raise SystemExit(f"error: {done['error']}")
+            _pump(app, 0.5)
+            shots.append(_save(window, out / "screenshot-result.png"))
+        finally:
+            window.close()
+    return shots
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m vald_desktop.gui.screenshots", description=__doc__.splitlines()[0]
+    )
+    p.add_argument("out", nargs="?", default="docs", help="folder for the PNGs (default: docs)")
+    p.add_argument("--film", help="film to show (default: the bundled sample)")
+    p.add_argument("--model", help="model folder (default: $VALD_MODEL, then the demo model)")
+    p.add_argument("--steps", type=int, default=50)
+    args = p.parse_args(argv)
+    from ..core.settings import RunSettings
+
+    shots = take(
+        Path(args.out),
+        Path(args.film) if args.film else None,
+        args.model,
+        RunSettings(steps=args.steps, strength=0.6, guidance=4.0, seed=3),
+    )
+    for s in shots:
+        print(s)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
