@@ -242,6 +242,8 @@ def run_one(
         check_export_arguments(export_args)  # existing report/DICOM or bad flags: fail before the slow run
     film = load_film(film_path)
     lung = resolve_lung_mask(film, settings.mask_mode, mask_file)
+    if lung is None and settings.mask_mode != "none":
+        settings = settings.replace(mask_mode="none")  # the record must say the map is not restricted
     with progress_bar(film_path.name, quiet) as on_step:
         result = engine.run(
             film.display(), settings, mask=lung, progress=on_step, cancel=cancel, film_sha256=film.sha256
