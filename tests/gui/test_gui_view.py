@@ -92,8 +92,8 @@ def test_right_drag_changes_window_level_in_every_panel_and_space_resets(window)
 
 def test_invert_key_and_presets(window, qtbot):
     before = window.panels.original.image_array.copy()
-    window.activateWindow()
-    window.setFocus()
+    window.activateWindow()  # window shortcuts only fire in the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
     qtbot.keyClick(window, Qt.Key.Key_I)
     assert window.view.window.invert
     assert np.allclose(window.panels.original.image_array, 1.0 - before, atol=1e-6)

@@ -101,6 +101,7 @@ class FilesMixin(_Base):
         h, w = film.shape
         self.setWindowTitle(f"{film.source} — VALD-MD Desktop")
         self.show_status(f"Opened {film.source} ({w} × {h}).")
+        self.panels.original.setFocus()  # viewer keys (I, =, 1-5, PgDown) act on the film, not the prompt field
         self.controller.find_lungs(self.film_key, film)
 
     # -- recent ----------------------------------------------------------------------------------------------

@@ -1,0 +1,111 @@
+"""Lung-mask editing in the window: outline, brush / eraser strokes with the mouse, undo, reset, PNG save / load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+pytestmark = pytest.mark.gui
+
+
+def _send(vp, kind, pos, button, buttons):
+    QApplication.sendEvent(
+        vp, QMouseEvent(kind, pos, vp.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
+    )
+
+
+def _stroke(panel, film_points):
+    """Drag the left button through film pixel coordinates on ``panel``."""
+    vp = panel.viewport()
+    pts = [QPointF(panel.mapFromScene(QPointF(x, y))) for x, y in film_points]
+    left = Qt.MouseButton.LeftButton
+    _send(vp, QEvent.Type.MouseButtonPress, pts[0], left, left)
+    for p in pts[1:]:
+        _send(vp, QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, left)
+    _send(vp, QEvent.Type.MouseButtonRelease, pts[-1], left, Qt.MouseButton.NoButton)
+
+
+@pytest.fixture
+def window(make_window, phantom_png, qtbot):
+    w = make_window()
+    w.resize(1400, 800)
+    assert w.open_path(phantom_png)
+    qtbot.waitExposed(w)
+    auto = np.zeros(w.film.shape, bool)
+    auto[60:200, 30:110] = True
+    auto[60:200, 150:230] = True
+    w.mask_editor.set_automatic(auto, "auto")
+    return w
+
+
+def test_outline_shows_and_hides(window):
+    assert window.panels.original.has_layer()
+    window.actions_by_name["toggle_outline"].trigger()
+    assert not window.panels.original.has_layer()
+    window.actions_by_name["toggle_outline"].trigger()
+    assert window.panels.original.has_layer()
+
+
+def test_brush_and_eraser_strokes_with_the_mouse_then_undo(window, qtbot):
+    ed = window.mask_editor
+    auto = ed.mask().copy()
+    assert not auto[130, 130]
+    window.actions_by_name["brush"].trigger()
+    assert window.panels.original.paint_mode
+    ed.size.setValue(6)
+    _stroke(window.panels.overlay, [(125, 100), (130, 130), (135, 160)])  # any panel paints on the film grid
+    assert ed.mask()[130, 130], "the brush stroke did not paint the mask"
+    assert window.controls.settings().mask_mode == "edited"
+    window.actions_by_name["eraser"].trigger()
+    assert not window.mask_editor.brush.isChecked()
+    _stroke(window.panels.original, [(70, 100), (70, 101)])
+    assert not ed.mask()[100, 70], "the eraser did not erase"
+    window.actions_by_name["undo_mask"].trigger()
+    assert ed.mask()[100, 70] and ed.mask()[130, 130]
+    window.actions_by_name["undo_mask"].trigger()
+    assert np.array_equal(ed.mask(), auto)
+    window.actions_by_name["eraser"].trigger()
+    assert not window.panels.original.paint_mode, "left-drag must pan again when no tool is on"
+
+
+def test_reset_returns_to_the_automatic_mask(window):
+    ed = window.mask_editor
+    auto = ed.mask().copy()
+    ed.brush.setChecked(True)
+    _stroke(window.panels.original, [(130, 20), (130, 240)])
+    assert not np.array_equal(ed.mask(), auto)
+    ed.reset_button.click()
+    assert np.array_equal(ed.mask(), auto)
+    assert window.controls.settings().mask_mode == "auto"
+
+
+def test_edited_mask_saves_as_png_and_loads_back(window, tmp_path):
+    ed = window.mask_editor
+    ed.brush.setChecked(True)
+    ed.size.setValue(8)
+    _stroke(window.panels.original, [(130, 120), (130, 140)])
+    edited = ed.mask().copy()
+    path = ed.save_to(tmp_path / "lungs.png")
+    saved = np.asarray(Image.open(path))
+    assert saved.shape[:2] == window.film.shape and set(np.unique(saved)) <= {0, 255}
+    assert np.array_equal(saved > 127, edited)
+    ed.reset()
+    ed.load_from(path)
+    assert np.array_equal(ed.mask(), edited)
+    assert window.controls.settings().mask_mode == "file"
+    lung = ed.lung_mask()
+    assert np.array_equal(lung.left | lung.right, edited)
+    assert lung.left[:, 200].any() and not lung.left[:, 60].any(), "patient left must be the image right"
+
+
+def test_edited_mode_without_a_mask_explains_itself(make_window, phantom_png, slow_engine):
+    w = make_window(engine=slow_engine)
+    assert w.open_path(phantom_png)
+    w.mask_editor.set_automatic(None)
+    w.controls.set_mask_mode("edited")
+    w.generate()
+    assert "no lung mask" in w.last_error.lower() and not w.controller.busy
