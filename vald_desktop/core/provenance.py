@@ -96,7 +96,8 @@ def write_png(path: str | Path, rgb: np.ndarray, record: dict[str, Any] | None =
     if record is not None:
         info.add_itxt(PNG_KEY, json.dumps(record, sort_keys=True), zip=True)
     image = Image.fromarray(arr)
-    return atomic.write_with(path, lambda fh: image.save(fh, format="PNG", pnginfo=info))
+    # zlib level 3: a 2k RGB overlay saves ~3x faster than the default 6 for ~10 % more bytes.
+    return atomic.write_with(path, lambda fh: image.save(fh, format="PNG", pnginfo=info, compress_level=3))
 
 
 def read_png_record(path: str | Path) -> dict[str, Any] | None:
