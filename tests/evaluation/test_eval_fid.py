@@ -84,7 +84,6 @@ def test_missing_weights_name_the_file_needed(monkeypatch: pytest.MonkeyPatch, t
         metrics_fid.resolve_weights(tmp_path / "nope.pth")
 
 
-@pytest.mark.slow  # two 2048x2048 eigendecompositions per FID on one CPU thread
 def test_fid_between_sets_is_cached_and_positive(
     random_weights: Path,
     image_sets: tuple[list[Path], list[Path]],

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
-from vald_training.frechet import GaussianStats, frechet_distance, sqrtm_psd, trace_sqrt_product
+from vald_training.frechet import (
+    GaussianStats,
+    fid_from_stats,
+    frechet_distance,
+    frechet_distance_low_rank,
+    sqrtm_psd,
+    trace_sqrt_product,
+)
 
 from vald_desktop.core.errors import DataError
 
@@ -66,3 +73,15 @@ def test_mismatched_dimensions_raise_a_data_error() -> None:
         frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
     with pytest.raises(DataError):
         GaussianStats.from_features(np.zeros((1, 5)))
+
+
+@pytest.mark.parametrize("n1,n2", [(5, 9), (30, 30)])
+def test_low_rank_shortcut_equals_full_computation(n1: int, n2: int) -> None:
+    rng = np.random.default_rng(n1)
+    f1 = rng.standard_normal((n1, 48)) * 2 + 1
+    f2 = rng.standard_normal((n2, 48))
+    a, b = GaussianStats.from_features(f1), GaussianStats.from_features(f2)
+    assert a.features is not None and b.features is not None
+    full = frechet_distance(a.mu, a.sigma, b.mu, b.sigma)
+    assert frechet_distance_low_rank(f1, f2) == pytest.approx(full, rel=1e-8)
+    assert fid_from_stats(a, b) == pytest.approx(_scipy_fid(a.mu, a.sigma, b.mu, b.sigma), rel=1e-6)

@@ -6,6 +6,10 @@ FID = ||mu1 - mu2||^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^1/2).
 and can return complex noise. Because S1 and S2 are symmetric positive semi-definite, ``S1 S2`` is similar to the
 symmetric matrix ``A = S1^1/2 S2 S1^1/2``, so ``tr((S1 S2)^1/2) = sum(sqrt(eig(A)))``: two symmetric eigensolves,
 real arithmetic, and they run on the GPU when there is one.
+
+When a set has fewer images than feature dimensions (common for per-class evaluation), its covariance has low rank:
+with S_i = A_i^T A_i (A_i the centred features / sqrt(n_i - 1)), tr((S1 S2)^1/2) is the sum of the singular values
+of the small n1 x n2 matrix A1 A2^T. ``fid_from_stats`` uses that exact identity when both sets keep their features.
 """
 
 from __future__ import annotations
@@ -25,13 +29,17 @@ class GaussianStats:
     mu: np.ndarray  # (d,)
     sigma: np.ndarray  # (d, d)
     n: int
+    features: np.ndarray | None = None  # (n, d), kept only when n <= d (the low-rank shortcut needs them)
 
     @classmethod
     def from_features(cls, features: np.ndarray) -> GaussianStats:
         feats = np.asarray(features, dtype=np.float64)
         if feats.ndim != 2 or feats.shape[0] < 2:
             raise DataError("At least two images are needed to estimate feature statistics for FID.")
-        return cls(mu=feats.mean(axis=0), sigma=np.cov(feats, rowvar=False), n=int(feats.shape[0]))
+        keep = feats if feats.shape[0] <= feats.shape[1] else None
+        return cls(
+            mu=feats.mean(axis=0), sigma=np.cov(feats, rowvar=False), n=int(feats.shape[0]), features=keep
+        )
 
 
 def _device(device: str | torch.device | None) -> torch.device:
@@ -87,5 +95,24 @@ def frechet_distance(
     return max(value, 0.0)
 
 
+def frechet_distance_low_rank(
+    features1: np.ndarray, features2: np.ndarray, device: str | torch.device | None = None
+) -> float:
+    """The same Fréchet distance from the feature matrices (exact; fast when there are fewer images than dims)."""
+    dev = _device(device)
+    f1 = torch.as_tensor(np.asarray(features1), dtype=torch.float64, device=dev)
+    f2 = torch.as_tensor(np.asarray(features2), dtype=torch.float64, device=dev)
+    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1] or min(f1.shape[0], f2.shape[0]) < 2:
+        raise DataError("The two feature sets have different dimensions; compute both with the same network.")
+    mu1, mu2 = f1.mean(0), f2.mean(0)
+    a1 = (f1 - mu1) / (f1.shape[0] - 1) ** 0.5
+    a2 = (f2 - mu2) / (f2.shape[0] - 1) ** 0.5
+    tr_covmean = torch.linalg.svdvals(a1 @ a2.T).sum()
+    value = (mu1 - mu2).square().sum() + a1.square().sum() + a2.square().sum() - 2.0 * tr_covmean
+    return max(float(value.item()), 0.0)
+
+
 def fid_from_stats(a: GaussianStats, b: GaussianStats, device: str | torch.device | None = None) -> float:
+    if a.features is not None and b.features is not None:
+        return frechet_distance_low_rank(a.features, b.features, device)
     return frechet_distance(a.mu, a.sigma, b.mu, b.sigma, device)

@@ -147,10 +147,12 @@ def set_statistics(
     cache_file = cache_dir / f"{_cache_key(paths, weights_id)}.npz" if cache_dir else None
     if cache_file is not None and cache_file.is_file():
         with np.load(cache_file) as data:
-            return GaussianStats(mu=data["mu"], sigma=data["sigma"], n=int(data["n"]))
+            feats = data["features"] if "features" in data.files else None
+            return GaussianStats(mu=data["mu"], sigma=data["sigma"], n=int(data["n"]), features=feats)
     stats = GaussianStats.from_features(compute_features(paths, model, batch, progress))
     if cache_file is not None:
-        write_with(cache_file, lambda fh: np.savez(fh, mu=stats.mu, sigma=stats.sigma, n=stats.n))
+        extra = {} if stats.features is None else {"features": stats.features}
+        write_with(cache_file, lambda fh: np.savez(fh, mu=stats.mu, sigma=stats.sigma, n=stats.n, **extra))
     return stats
 
 

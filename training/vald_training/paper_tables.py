@@ -37,18 +37,35 @@ PAPER: dict[tuple[int, str], float] = {}
 FidFn = Callable[[list[Path], list[Path]], float]
 
 
+def _generated_images(folder: Path) -> list[Path]:
+    """Counterfactual images below ``folder``.
+
+    ``vald run`` in batch mode writes one folder per film (named after it) holding ``counterfactual.png`` beside an
+    overlay and a composite; where such folders exist only their ``counterfactual.png`` counts. Otherwise every image
+    file counts (counterfactuals saved under the film's own name).
+    """
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    run_outputs = [p for p in files if p.name == "counterfactual.png"]
+    return run_outputs or files
+
+
+def _source_stem(path: Path) -> str:
+    """The file name (stem) of the film a generated image came from."""
+    if path.name == "counterfactual.png":
+        return path.parent.name
+    stem = path.stem
+    for suffix in _CF_SUFFIXES:
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
 def _index_generated(generated: Path) -> dict[str, Path]:
-    """Generated images by the stem of the film they came from (known counterfactual suffixes stripped)."""
+    """Generated counterfactuals by the stem of their source film (the zero-shot folder left out)."""
     index: dict[str, Path] = {}
-    for p in sorted(generated.rglob("*")):
-        if not p.is_file() or p.suffix.lower() not in IMAGE_SUFFIXES or INDUCED_DIR in p.parts:
-            continue
-        stem = p.stem
-        for suffix in _CF_SUFFIXES:
-            if stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
-                break
-        index.setdefault(stem, p)
+    for p in _generated_images(generated):
+        if INDUCED_DIR not in p.relative_to(generated).parts:
+            index.setdefault(_source_stem(p), p)
     return index
 
 
@@ -148,7 +165,7 @@ def compute_tables(
     else:
         try:
             real = chexpert_cardiomegaly(chexpert, chexpert_limit)
-            made = list_images(induced, recursive=True)
+            made = _generated_images(induced)
             rows4.append({"row": "zero-shot cardiomegaly", "n": len(made), "value": fid(made, real)})
         except ValdError as exc:
             note4 = str(exc)
