@@ -299,7 +299,7 @@ def run_bench(cfg: BenchConfig, log: Log | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     info = engine.load()
     load_s = time.perf_counter() - t0
-    compiled = None
+    compiled: bool | str | None = None
     if cfg.compile:
         try:
             import torch
