@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,13 @@ class Trainer:
         self.cfg = cfg
         self.out = Path(cfg.out)
         self.progress = progress
+        # Data first: a missing folder or empty class fails before any model is loaded.
+        self.ds: Dataset = load_dataset(cfg.data, cfg.class_prompts)
+        if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+            # In one process (tests, notebooks) each run may pick another precision; accelerate keeps a singleton.
+            from accelerate.state import AcceleratorState
+
+            AcceleratorState._reset_state(reset_partial_state=True)
         self.acc = Accelerator(
             mixed_precision=cfg.mixed_precision,
             log_with=_trackers(cfg) or None,
@@ -98,7 +106,6 @@ class Trainer:
             if cfg.train_text_encoder:
                 p.text_encoder.gradient_checkpointing_enable()
 
-        self.ds: Dataset = load_dataset(cfg.data, cfg.class_prompts)
         self.plan = cfg.phase_plan()
         self.total_steps = sum(s for _, s in self.plan)
         self.use_prior = cfg.prior_weight > 0 and cfg.prior_bs > 0
