@@ -28,7 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.atomic import write_text
-    from ..core.bench import BenchConfig, format_table, run_bench
+    from ..core.bench import BenchConfig, run_bench
+    from ..core.bench_report import format_table
     from ..core.errors import SettingsError
 
     if args.repeats is not None and args.repeats < 1:

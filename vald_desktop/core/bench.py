@@ -9,8 +9,6 @@ timed tests.
 
 from __future__ import annotations
 
-import os
-import platform
 import resource
 import statistics
 import time
@@ -60,6 +58,23 @@ def _clear_caches(engine: Any) -> None:
         cache = getattr(engine, name, None)
         if cache is not None:
             cache.clear()
+
+
+def _phantom_lung_mask(lung: np.ndarray) -> Any:
+    """The phantom's true lung mask as a ``LungMask`` (a plain stand-in while the masks module is absent)."""
+    cols = np.arange(lung.shape[1])[None, :]
+    left, right = (
+        lung & (cols >= lung.shape[1] / 2),
+        lung & (cols < lung.shape[1] / 2),
+    )  # patient left = image right
+    try:
+        from .masks import LungMask
+
+        return LungMask(mask=lung, left=left, right=right, source="phantom")
+    except (ImportError, TypeError):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(mask=lung, left=left, right=right, source="phantom")
 
 
 def _count_unet_calls(pipe: Any) -> tuple[list[int], Any]:
@@ -275,23 +290,9 @@ def gui_stall(engine: Any, cfg: BenchConfig) -> dict[str, Any]:
     return {"worst_stall_ms": float(report["worst_stall_ms"]), "report": report}
 
 
-def machine() -> dict[str, Any]:
-    import torch
-
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
 def run_bench(cfg: BenchConfig, log: Log | None = None) -> dict[str, Any]:
     """All six items; returns the JSON document (``overhead_vs_diffusers`` is item 1's ratio)."""
+    from .bench_report import machine
     from .sampler import Engine
 
     say = log or (lambda _msg: None)
@@ -309,9 +310,7 @@ def run_bench(cfg: BenchConfig, log: Log | None = None) -> dict[str, Any]:
         except Exception as exc:  # compile support varies by platform; the bench still runs uncompiled
             compiled = f"failed: {type(exc).__name__}"
     ph = make_phantom(20260101, "lung_opacity", info.native_size)
-    from types import SimpleNamespace
-
-    mask = SimpleNamespace(mask=ph.lung_mask, left=ph.lung_mask, right=ph.lung_mask, source="phantom")
+    mask = _phantom_lung_mask(ph.lung_mask)
     doc: dict[str, Any] = {
         "model": str(info.path),
         "device": info.device,
@@ -336,46 +335,3 @@ def run_bench(cfg: BenchConfig, log: Log | None = None) -> dict[str, Any]:
     say("4/6 peak memory")
     doc["memory"] = peak_memory(info.device)  # last: the peak over everything above
     return doc
-
-
-def format_table(doc: dict[str, Any]) -> str:
-    """The Markdown table the README shows."""
-    o, w, m = doc["overhead"], doc["warm_vs_cold"], doc["memory"]
-    rows = [
-        (
-            "1. overhead vs stock img2img",
-            f"{o['ratio']:.3f}× ({o['engine_s']:.3f} s vs {o['stock_s']:.3f} s, "
-            f"{o['steps']} steps @ {o['strength']}; target ≤ {o['target']})",
-        ),
-    ]
-    for s in doc["schedulers"]:
-        rows.append(
-            (
-                f"2. {s['scheduler']} {s['steps']} steps @ {s['strength']}",
-                f"{s['unet_calls']} UNet calls, {s['seconds']:.3f} s/image",
-            )
-        )
-    rows.append(
-        (
-            "3. new prompt, same film",
-            f"warm {w['warm_s']:.3f} s vs cold {w['cold_s']:.3f} s ({w['speedup']:.2f}×, "
-            f"{w['vae_encodes_in_warm_runs']} VAE encodes when warm)",
-        )
-    )
-    mem = f"{m['rss_mib']:.0f} MiB RSS"
-    if "cuda_max_allocated_mib" in m:
-        mem += f", {m['cuda_max_allocated_mib']:.0f} MiB CUDA max allocated"
-    rows.append(("4. peak memory", mem))
-    f = doc["film_open"]
-    rows.append(("5. film open-to-display", f.get("note") or f"{f['seconds']:.3f} s ({f['file']})"))
-    g = doc["gui_stall"]
-    rows.append(("6. worst GUI stall", g.get("note") or f"{g['worst_stall_ms']:.1f} ms"))
-    mach = doc["machine"]
-    head = (
-        f"Model {Path(doc['model']).name} ({doc['native_size']} px) on {doc['device']} {doc['dtype']}; "
-        f"{mach['cpus']} CPUs, torch {mach['torch']} ({mach['torch_threads']} threads)"
-        + (f", {mach['gpu']}" if "gpu" in mach else "")
-        + (" — quick mode" if doc["quick"] else "")
-    )
-    lines = [head, "", "| item | result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
-    return "\n".join(lines)
