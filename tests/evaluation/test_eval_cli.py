@@ -81,3 +81,16 @@ def test_paper_pairs_need_matching_names(tmp_path: Path) -> None:
     _save(tmp_path / "gen" / "other.png", np.zeros((20, 20)))
     with pytest.raises(DataError, match="vald run"):
         paper_tables.class_pairs(tmp_path / "data", tmp_path / "gen")
+
+
+def test_ssim_reads_vald_run_batch_folders(paired, tmp_path: Path, capsys) -> None:
+    refs, _ = paired
+    runs = tmp_path / "runs"
+    for i in range(2):
+        film = np.asarray(Image.open(refs / f"film{i}.png"), dtype=np.float32) / 255
+        _save(runs / f"film{i}" / "counterfactual.png", film)  # identical: SSIM 1
+        _save(runs / f"film{i}" / "overlay.png", 1 - film)  # must be ignored
+    assert main(["evaluate", "ssim", str(refs), str(runs), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in doc["pairs"]] == ["film0", "film1"]
+    assert doc["ssim_mean"] == pytest.approx(1.0)

@@ -10,6 +10,8 @@ from PIL import Image
 from vald_desktop.core.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm")
+# Name endings that mark a counterfactual saved beside (or instead of) its film's own name.
+CF_SUFFIXES = ("-counterfactual", "_counterfactual", ".counterfactual", "-cf", "_cf")
 
 
 def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
@@ -57,9 +59,34 @@ def resize_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(pil.resize((shape[1], shape[0]), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
+def generated_images(folder: Path) -> list[Path]:
+    """Counterfactual images below ``folder``.
+
+    ``vald run`` in batch mode writes one folder per film (named after it) holding ``counterfactual.png`` beside an
+    overlay and a composite; where such folders exist only their ``counterfactual.png`` counts. Otherwise every image
+    file counts (counterfactuals saved under the film's own name).
+    """
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    run_outputs = [p for p in files if p.name == "counterfactual.png"]
+    return run_outputs or files
+
+
+def source_stem(path: Path) -> str:
+    """The file name (stem) of the film a generated image came from."""
+    if path.name == "counterfactual.png":
+        return path.parent.name
+    stem = path.stem
+    for suffix in CF_SUFFIXES:
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
 def pair_by_name(refs: list[Path], cands: list[Path]) -> list[tuple[str, Path, Path]]:
-    """Pairs (name, ref, cand) matched by file stem; a name missing on either side is reported, not guessed."""
-    by_stem = {p.stem: p for p in cands}
+    """Pairs (name, ref, cand) matched by the source film's stem (see ``source_stem``); unmatched names are skipped."""
+    by_stem: dict[str, Path] = {}
+    for p in cands:
+        by_stem.setdefault(source_stem(p), p)
     pairs = [(r.stem, r, by_stem[r.stem]) for r in refs if r.stem in by_stem]
     if not pairs:
         raise DataError(

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .images_io import list_images, load_gray, pair_by_name, resize_to
+from vald_desktop.core.errors import DataError
+
+from .images_io import generated_images, list_images, load_gray, pair_by_name, resize_to
 from .metrics_ssim import MIN_MS_SIDE, ms_ssim, ssim
 
 
@@ -40,7 +42,11 @@ def score_pairs(
 
 
 def score_folders(refs: str | Path, cands: str | Path) -> list[dict[str, Any]]:
-    return score_pairs(pair_by_name(list_images(refs), list_images(cands)))
+    """Score every film in ``refs`` that has a counterfactual in ``cands`` (same name, or a ``vald run`` folder)."""
+    folder = Path(cands)
+    if not folder.is_dir():
+        raise DataError(f"The image folder {folder} does not exist.")
+    return score_pairs(pair_by_name(list_images(refs), generated_images(folder)))
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:

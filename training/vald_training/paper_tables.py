@@ -24,48 +24,24 @@ from typing import Any
 from vald_desktop.core.atomic import write_text
 from vald_desktop.core.errors import DataError, ValdError
 
-from .images_io import IMAGE_SUFFIXES, list_images
+from .images_io import generated_images, list_images, source_stem
 from .pair_scores import mean_std, score_pairs
 
 CLASSES = ("COVID", "Lung_Opacity", "Viral Pneumonia")
 NORMAL = "Normal"
 INDUCED_DIR = "zero-shot-cardiomegaly"
-_CF_SUFFIXES = ("-counterfactual", "_counterfactual", ".counterfactual", "-cf", "_cf")
 # (table, row) -> the paper's value. Unknown here: see the module docstring.
 PAPER: dict[tuple[int, str], float] = {}
 
 FidFn = Callable[[list[Path], list[Path]], float]
 
 
-def _generated_images(folder: Path) -> list[Path]:
-    """Counterfactual images below ``folder``.
-
-    ``vald run`` in batch mode writes one folder per film (named after it) holding ``counterfactual.png`` beside an
-    overlay and a composite; where such folders exist only their ``counterfactual.png`` counts. Otherwise every image
-    file counts (counterfactuals saved under the film's own name).
-    """
-    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-    run_outputs = [p for p in files if p.name == "counterfactual.png"]
-    return run_outputs or files
-
-
-def _source_stem(path: Path) -> str:
-    """The file name (stem) of the film a generated image came from."""
-    if path.name == "counterfactual.png":
-        return path.parent.name
-    stem = path.stem
-    for suffix in _CF_SUFFIXES:
-        if stem.endswith(suffix):
-            return stem[: -len(suffix)]
-    return stem
-
-
 def _index_generated(generated: Path) -> dict[str, Path]:
     """Generated counterfactuals by the stem of their source film (the zero-shot folder left out)."""
     index: dict[str, Path] = {}
-    for p in _generated_images(generated):
+    for p in generated_images(generated):
         if INDUCED_DIR not in p.relative_to(generated).parts:
-            index.setdefault(_source_stem(p), p)
+            index.setdefault(source_stem(p), p)
     return index
 
 
@@ -165,7 +141,7 @@ def compute_tables(
     else:
         try:
             real = chexpert_cardiomegaly(chexpert, chexpert_limit)
-            made = _generated_images(induced)
+            made = generated_images(induced)
             rows4.append({"row": "zero-shot cardiomegaly", "n": len(made), "value": fid(made, real)})
         except ValdError as exc:
             note4 = str(exc)
