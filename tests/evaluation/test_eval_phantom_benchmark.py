@@ -119,3 +119,19 @@ def test_sweep_rows_and_overrides(twins) -> None:
     assert any(s.scheduler == "dpmpp" and s.steps == 25 for s in used)
     table = sweep_table(rows)
     assert table.count("\n") == 3  # header, rule, two rows
+
+
+def test_match_dpm_steps_finds_the_fewest_that_reach_pndm(twins) -> None:
+    from vald_training.phantom_benchmark import match_dpm_steps
+
+    def runner(image, settings, mask):
+        # DPM-Solver++ needs 20 steps here to reach the oracle; fewer steps leave part of the lesion.
+        healthy = twins[_key(image)]
+        keep = 0.0 if settings.scheduler == "pndm" or settings.steps >= 20 else 0.5
+        cf = healthy + keep * (image - healthy)
+        noise = np.random.default_rng(settings.steps).random(image.shape) * (0.5 if keep else 0.0)
+        return SimpleNamespace(counterfactual=cf, map=((image - cf) + noise * (image == healthy)) * mask.mask)
+
+    found = match_dpm_steps(runner, N, SEED, RunSettings(), candidates=(10, 15, 20, 25), size=SIZE)
+    assert found["steps"] == 20
+    assert [t["steps"] for t in found["tried"]] == [10, 15, 20]  # stops at the first match

@@ -196,6 +196,40 @@ def run_sweep(
     return rows
 
 
+def mean_over_findings(summary: dict[str, Any], key: str) -> float:
+    return _nanmean([m[key] for m in summary["findings"].values()])
+
+
+def match_dpm_steps(
+    runner: Runner,
+    n: int,
+    seed: int,
+    base: RunSettings,
+    candidates: Sequence[int] = (10, 15, 20, 25, 30, 40, 50),
+    tolerance: float = 0.01,
+    size: int = 128,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The fewest DPM-Solver++ steps whose mean AUROC and SSIM gain come within ``tolerance`` of PNDM with 75 steps.
+
+    Same phantoms, seeds, strength and guidance for every candidate; ``steps`` is None when no candidate matches.
+    """
+    reference = run_benchmark(runner, n, seed, base.replace(scheduler="pndm", steps=75), size, n_induction=0)
+    ref_auroc, ref_gain = mean_over_findings(reference, "auroc"), mean_over_findings(reference, "ssim_gain")
+    tried = []
+    for steps in sorted(candidates):
+        s = run_benchmark(runner, n, seed, base.replace(scheduler="dpmpp", steps=steps), size, n_induction=0)
+        auroc_s, gain_s = mean_over_findings(s, "auroc"), mean_over_findings(s, "ssim_gain")
+        ok = auroc_s >= ref_auroc - tolerance and gain_s >= ref_gain - tolerance
+        tried.append({"steps": steps, "auroc": auroc_s, "ssim_gain": gain_s, "matches": ok})
+        if progress:
+            progress(f"dpmpp {steps} steps: {'match' if ok else 'no match'}")
+        if ok:
+            break
+    best = next((t["steps"] for t in tried if t["matches"]), None)
+    return {"steps": best, "pndm75": {"auroc": ref_auroc, "ssim_gain": ref_gain}, "tried": tried}
+
+
 def _fmt(value: float, digits: int = 3) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 

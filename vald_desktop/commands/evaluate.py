@@ -71,6 +71,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="SPEC",
         help="compare settings; each SPEC is one row (e.g. 'strength=0.85,guidance=7.5'); no SPEC: a default set",
     )
+    ph.add_argument(
+        "--match-dpm",
+        action="store_true",
+        help="find the fewest DPM-Solver++ steps that match PNDM-75 (mean AUROC and SSIM gain within 0.01)",
+    )
     ph.add_argument("--device", help="cpu, cuda, mps or auto")
     ph.add_argument("--json", action="store_true", help="print JSON")
     ph.set_defaults(func=_phantoms)
@@ -170,6 +175,18 @@ def _phantoms(args: argparse.Namespace) -> int:
     def note(msg: str) -> None:
         print(f"\r{msg:<40}", end="", file=sys.stderr, flush=True)
 
+    if args.match_dpm:
+        found = pb.match_dpm_steps(runner, args.n, args.seed, base, size=size, progress=note)
+        print(file=sys.stderr)
+        if args.json:
+            print(json.dumps(pb.json_summary(found)))
+        else:
+            for t in found["tried"]:
+                print(f"dpmpp {t['steps']:>3} steps: AUROC {t['auroc']:.3f}, SSIM gain {t['ssim_gain']:.4f}")
+            ref = found["pndm75"]
+            print(f"pndm   75 steps: AUROC {ref['auroc']:.3f}, SSIM gain {ref['ssim_gain']:.4f}")
+            print(f"fewest matching DPM-Solver++ steps: {found['steps'] or 'none of those tried'}")
+        return 0
     if args.sweep is not None:
         specs = args.sweep or list(pb.DEFAULT_SWEEP)
         rows = pb.run_sweep(runner, args.n, args.seed, base, specs, size, progress=note)
