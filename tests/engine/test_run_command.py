@@ -105,3 +105,19 @@ def test_first_ctrl_c_requests_a_clean_cancel():
         os.kill(os.getpid(), signal.SIGINT)
         assert cancel.wait(2), "Ctrl-C did not reach the cancel flag"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_auto_mask_restricts_the_map_to_the_found_lungs(tiny_model_dir, tmp_path):
+    from vald_desktop.core.phantoms import make_phantom
+
+    ph = make_phantom(3, "lung_opacity", 96)
+    path = tmp_path / "phantom.png"
+    Image.fromarray((np.clip(ph.image, 0, 1) * 255).astype(np.uint8)).save(path)
+    out = tmp_path / "auto"
+    argv = ["run", str(path), "--out", str(out), "--model", str(tiny_model_dir), "--auto-mask", *FAST]
+    assert main(argv) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["settings"]["mask_mode"] == "auto" and record["mask_source"]
+    assert set(record["lung_stats"]) == {"left", "right"}
+    m = np.load(out / "map.npy")
+    assert 0 < np.count_nonzero(m) < m.size, "the map is not restricted to the lungs"

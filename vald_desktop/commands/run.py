@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sys
@@ -23,7 +22,6 @@ from typing import Any
 from ..core.errors import FilmError, MaskError, SettingsError
 from ..core.settings import HEALTHY_PROMPT, REFERENCES, SCHEDULERS, RunSettings
 
-log = logging.getLogger(__name__)
 DONE_MARKER = "run.json"
 
 
@@ -181,46 +179,26 @@ def plan_outputs(films: list[Path], out_root: Path, batch: bool) -> Iterator[tup
         yield film, out_root / name
 
 
-def resolve_lung_mask(film: Any, mode: str, mask_file: str | None) -> Any:
-    """The LungMask for this run, or None for --no-mask."""
+def resolve_lung_mask(film: Any, film_path: Path, mode: str, mask_file: str | None) -> Any:
+    """The LungMask for this run (mask file, dataset sibling mask, or automatic), or None for --no-mask.
+
+    Warnings about implausible automatic masks are printed as one ``warning:`` line each, then the run goes on.
+    """
     if mode == "none":
         return None
-    try:
-        from ..core.masks import resolve_mask
-    except ImportError:
+    import warnings
+
+    from ..core.masks import resolve_mask
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         if mode == "file" and mask_file:
-            return _mask_from_png(Path(mask_file), film.shape)
-        log.warning("automatic lung masks are not available in this build; the map is not restricted")
-        return None
-    return resolve_mask(film, mask_file=mask_file) if mode == "file" else resolve_mask(film)
-
-
-class _FileMask:
-    """Stand-in LungMask from a mask image, split at the midline (patient left = image right)."""
-
-    def __init__(self, mask: Any) -> None:
-        import numpy as np
-
-        self.mask = mask
-        half = mask.shape[1] // 2
-        cols = np.arange(mask.shape[1])[None, :]
-        self.left = mask & (cols >= half)
-        self.right = mask & (cols < half)
-        self.source = "file"
-
-
-def _mask_from_png(path: Path, shape: tuple[int, int]) -> _FileMask:
-    import numpy as np
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            arr = np.asarray(im.convert("L")) > 127
-    except OSError:
-        raise MaskError(f"The mask {path.name} is not a readable image.") from None
-    if arr.shape != tuple(shape):
-        raise MaskError(f"The mask {path.name} does not have the film's size.")
-    return _FileMask(arr)
+            lung = resolve_mask(film, mask_file=mask_file)
+        else:
+            lung = resolve_mask(film, film_path=film_path)
+    for w in caught:
+        print(f"warning: {film_path.name}: {w.message}", file=sys.stderr)
+    return lung
 
 
 def run_one(
@@ -240,8 +218,9 @@ def run_one(
 
     if export_args is not None:
         check_export_arguments(export_args)  # existing report/DICOM or bad flags: fail before the slow run
+    engine.load()  # a bad model folder fails before any film or mask work (free once loaded)
     film = load_film(film_path)
-    lung = resolve_lung_mask(film, settings.mask_mode, mask_file)
+    lung = resolve_lung_mask(film, film_path, settings.mask_mode, mask_file)
     if lung is None and settings.mask_mode != "none":
         settings = settings.replace(mask_mode="none")  # the record must say the map is not restricted
     with progress_bar(film_path.name, quiet) as on_step:
