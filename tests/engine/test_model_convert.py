@@ -71,3 +71,16 @@ def test_verify_reports_a_broken_folder_with_exit_2(tiny_model_dir, tmp_path, ca
     (broken / "unet" / "config.json").write_text("{}")
     assert main(["models", "verify", str(broken)]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_assemble_builds_a_folder_that_verifies(tiny_model_dir, tmp_path, capsys):
+    bert = tmp_path / "bert"
+    shutil.copytree(tiny_model_dir / "text_encoder", bert)
+    for f in (tiny_model_dir / "tokenizer").iterdir():
+        shutil.copy(f, bert / f.name)
+    out = tmp_path / "assembled"
+    assert main(["models", "assemble", str(tiny_model_dir), str(bert), str(out)]) == 0
+    capsys.readouterr()
+    assert main(["models", "verify", str(out)]) == 0
+    assert main(["models", "assemble", str(tmp_path / "no-sd"), str(bert), str(tmp_path / "x")]) == 2
+    assert "does not exist" in capsys.readouterr().err
