@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .gridsample import sample_grid, upsample
 from .lungshapes import LungShapes
 
 
@@ -39,28 +40,6 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def upsample(small: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Bilinear upsampling of a small field to HxW (cell-centred), cheaper than scipy for our sizes."""
-    sh, sw = small.shape[-2:]
-    ry = np.clip((np.arange(h, dtype=np.float32) + 0.5) * sh / h - 0.5, 0, sh - 1)
-    rx = np.clip((np.arange(w, dtype=np.float32) + 0.5) * sw / w - 0.5, 0, sw - 1)
-    return _bilinear(small, ry, rx)
-
-
-def _bilinear(a: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> np.ndarray:
-    """Sample ``a`` (…, h, w) on the separable grid rows ``ry`` x cols ``rx`` (already clipped)."""
-    y0 = np.floor(ry).astype(np.intp)
-    x0 = np.floor(rx).astype(np.intp)
-    y1 = np.minimum(y0 + 1, a.shape[-2] - 1)
-    x1 = np.minimum(x0 + 1, a.shape[-1] - 1)
-    fy = (ry - y0)[:, None].astype(np.float32)
-    fx = (rx - x0)[None, :].astype(np.float32)
-    top = a[..., y0, :]
-    bot = a[..., y1, :]
-    rows = top * (1 - fy) + bot * fy
-    return rows[..., x0] * (1 - fx) + rows[..., x1] * fx
-
-
 def noise_field(rng: np.random.Generator, cells: int, h: int, w: int) -> np.ndarray:
     """Smooth random field (zero mean, unit-ish std) with about ``cells`` features across the image."""
     return upsample(rng.standard_normal((cells + 1, cells + 1)).astype(np.float32), h, w)
@@ -84,7 +63,7 @@ def place_shape(
     coords = np.arange(size, dtype=np.float32) + 0.5
     ry = np.clip((coords - y0) / h * grid - 0.5 + 1, 0, grid + 1)
     rx = np.clip((coords - x0) / w * grid - 0.5 + 1, 0, grid + 1)
-    cov = _bilinear(padded, ry, rx)
+    cov = sample_grid(padded, ry, rx)
     # Sharpen the bilinear ramp to about one pixel so the outline is crisp at any scale.
     return smoothstep((cov - 0.5) * max(w / grid, 1.0) + 0.5).astype(np.float32)
 
@@ -122,6 +101,24 @@ def _diaphragm(lung_cov: np.ndarray) -> np.ndarray:
     return np.interp(cols, cols[has], bottom[has]).astype(np.float32)
 
 
+def _lateral_extent(lung_cov: np.ndarray, xm: float, w: float, s: float) -> np.ndarray:
+    """Per row (column vector): the farther lateral lung edge from the midline, smoothed and extended."""
+    from scipy.ndimage import gaussian_filter1d
+
+    size = lung_cov.shape[-1]
+    cols = np.arange(size, dtype=np.float32)[None, :] + 0.5
+    left = np.where(lung_cov[0] > 0.5, xm - cols, 0).max(axis=1)
+    right = np.where(lung_cov[1] > 0.5, cols - xm, 0).max(axis=1)
+    ext = np.maximum(left, right)
+    rows = np.nonzero(ext > 0)[0]
+    if len(rows) == 0:
+        return np.full((size, 1), w / 2, np.float32)
+    ext[: rows[0]] = ext[rows[0]]
+    ext[rows[-1] + 1 :] = ext[rows[-1]]
+    ext = np.maximum(ext, 0.75 * w / 2)  # where one lung is short, keep a sensible waist
+    return gaussian_filter1d(ext, 0.04 * s)[:, None].astype(np.float32)
+
+
 def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> Anatomy:
     s = float(size)
     # Column / row vectors: terms that depend on one axis only stay 1-D until they meet (speed).
@@ -139,17 +136,18 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
     lung_cov = place_shape(shapes, idx, size, box)
     lung = lung_cov[0] + lung_cov[1]
 
-    # Body: neck widening into the shoulders, torso a little wider than the lung fields.
-    torso = w / 2 * rng.uniform(1.10, 1.20)
+    # Body: neck widening into the shoulders; the rib cage hugs the lungs, so the torso follows their
+    # lateral edges plus a chest wall (a lung never ends far inside a thin, dark flank).
+    torso = _lateral_extent(lung_cov, xm, w, s) + w * rng.uniform(0.05, 0.09)
     neck = s * rng.uniform(0.10, 0.13)
     shoulder_y = y0 + h * rng.uniform(-0.02, 0.06)
     t = smoothstep((y - (shoulder_y - 0.12 * s)) / (0.14 * s))
-    hw = neck + (torso * (1 + 0.06 * (y - y0) / h) - neck) * t
-    hw = hw + torso * 0.25 * np.exp(-(((y - shoulder_y + 0.03 * s) / (0.06 * s)) ** 2))  # shoulder girdle
+    hw = neck + (torso - neck) * t
+    hw = hw + w * 0.14 * np.exp(-(((y - shoulder_y + 0.03 * s) / (0.06 * s)) ** 2))  # shoulder girdle
     dx = np.abs(x - xm)
     thick = np.sqrt(np.clip(1 - (dx / hw) ** 2, 0, 1))  # path length through a rounded body
     body = smoothstep((hw - dx) / 2.0 + 0.5)
-    tissue = rng.uniform(0.32, 0.40) + rng.uniform(0.20, 0.28) * thick
+    tissue = rng.uniform(0.46, 0.54) + rng.uniform(0.14, 0.20) * thick
     tissue = tissue * (1 + 0.04 * noise_field(rng, 5, size, size))
     dens = body * tissue
 
@@ -176,7 +174,7 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
 
     # Lungs: air darkens, most at the lateral periphery and apices; vessels radiate from the hila.
     hila = ((xm - w * 0.20, y0 + h * 0.45), (xm + w * 0.18, y0 + h * 0.47))
-    lung_dark = rng.uniform(0.30, 0.38) * (1 + 0.06 * noise_field(rng, 6, size, size))
+    lung_dark = rng.uniform(0.36, 0.44) * (1 + 0.06 * noise_field(rng, 6, size, size))
     lung_dark = lung_dark * (0.9 + 0.15 * np.clip(dx / (w / 2), 0, 1))
     # Vessels are smooth: render them at half resolution and upsample (a third of the phantom's cost otherwise).
     half = max(size // 2, 16)

@@ -108,7 +108,7 @@ def cardiomegaly(rng: np.random.Generator, anat: Anatomy) -> np.ndarray:
     )
     into_left = np.clip(into_left, 0, 1) * anat.lung_cov[0]
     into_right = np.clip(into_right, 0, 1) * anat.lung_cov[1]
-    return (into_left + into_right) * (anat.lung_dark + 0.10)
+    return (into_left + into_right) * (anat.lung_dark + 0.06)
 
 
 def _patchy(rng: np.random.Generator, size: int, cells: int, cut: float) -> np.ndarray:
