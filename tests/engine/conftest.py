@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import Any
-
 import numpy as np
 import pytest
-
-
-class StandInMask:
-    """Anything with bool ``mask``/``left``/``right`` arrays works as a lung mask (patient left = image right)."""
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.mask = mask
-        cols = np.arange(mask.shape[1])[None, :]
-        self.left = mask & (cols >= mask.shape[1] // 2)
-        self.right = mask & (cols < mask.shape[1] // 2)
-        self.source = "test"
+from engine_helpers import StandInMask
 
 
 @pytest.fixture(scope="session")
@@ -45,18 +31,3 @@ def left_lung_mask() -> StandInMask:
     m = np.zeros((72, 56), dtype=bool)
     m[16:56, 32:48] = True
     return StandInMask(m)
-
-
-@contextlib.contextmanager
-def count_forward(module: Any) -> Iterator[list[int]]:
-    """Count forward calls of a torch module with a hook."""
-    calls = [0]
-
-    def hook(*_: Any) -> None:
-        calls[0] += 1
-
-    handle = module.register_forward_hook(hook)
-    try:
-        yield calls
-    finally:
-        handle.remove()

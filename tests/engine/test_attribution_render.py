@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import StandInMask
+from engine_helpers import StandInMask
 
 from vald_desktop.core.attribution import (
     OverlayStyle,

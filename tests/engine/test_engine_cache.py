@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import count_forward
+from engine_helpers import count_forward
 
 from vald_desktop.core.sampler import Engine
 from vald_desktop.core.settings import RunSettings

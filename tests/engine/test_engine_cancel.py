@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import count_forward
+from engine_helpers import count_forward
 
 from vald_desktop.core.errors import Cancelled
 from vald_desktop.core.settings import RunSettings

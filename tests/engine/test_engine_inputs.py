@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import StandInMask
+from engine_helpers import StandInMask
 
 from vald_desktop.core.errors import FilmError, MaskError, ModelError, SettingsError
 from vald_desktop.core.sampler import Engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import count_forward
+from engine_helpers import count_forward
 
 from vald_desktop.core.settings import RunSettings
 
