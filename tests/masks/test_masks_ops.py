@@ -184,3 +184,11 @@ def test_cli_mask_bad_input_is_a_one_line_error(tmp_path: Path, capsys: pytest.C
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
     assert not (tmp_path / "m.png").exists()
+
+
+def test_a_lungmask_file_beside_the_film_is_its_mask(tmp_path: Path) -> None:
+    film = tmp_path / "case.png"
+    Image.fromarray(np.full((100, 120), 90, np.uint8)).save(film)
+    Image.fromarray(two_lungs().astype(np.uint8) * 255).save(tmp_path / "case-lungmask.png")
+    lm = resolve_mask(film)
+    assert lm.source == "dataset" and np.array_equal(lm.mask, two_lungs())

@@ -149,3 +149,34 @@ def test_without_the_wheel_phantoms_fall_back_to_procedural_lungs(
         assert ph.lesion_mask.any() and 0.15 < ph.lung_mask.mean() < 0.5
     finally:
         lungshapes.load_shapes.cache_clear()
+
+
+def test_single_named_phantom_writes_four_matching_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["phantoms", "--name", "demo", "--finding", "effusion", "--laterality", "right", "--seed", "4"]
+    assert main([*args, "--out", str(tmp_path), "--size", "64"]) == 0
+    paths = json.loads(capsys.readouterr().out)
+    ph = make_phantom(4, "effusion", size=64, laterality="right")
+    assert np.array_equal(np.asarray(Image.open(paths["image"])), to_u8(ph.image))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "demo-lungmask.png")) > 127, ph.lung_mask)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "demo-lesion.png")) > 127, ph.lesion_mask)
+    assert (tmp_path / "demo-healthy.png").is_file()
+
+
+def test_bundled_sample_film_is_what_its_readme_command_makes(repo_root: Path, tmp_path: Path) -> None:
+    sample = repo_root / "resources" / "sample"
+    assert (sample / "phantom-opacity-left.png").is_file(), "make run needs the bundled sample film"
+    if lungshapes.find_wheel() is None:
+        pytest.skip("the sample was drawn with the real lung shapes (torchxrayvision wheel)")
+    main(["phantoms", "--name", "phantom-opacity-left", "--finding", "lung_opacity", "--laterality", "left",
+          "--seed", "6", "--out", str(tmp_path)])  # fmt: skip
+    for suffix in ("", "-healthy", "-lesion", "-lungmask"):
+        name = f"phantom-opacity-left{suffix}.png"
+        assert (sample / name).read_bytes() == (tmp_path / name).read_bytes(), (
+            f"{name} is stale: regenerate it"
+        )
+    image = np.asarray(Image.open(sample / "phantom-opacity-left.png"))
+    lesion = np.asarray(Image.open(sample / "phantom-opacity-left-lesion.png")) > 127
+    assert image.shape == (256, 256) and image.dtype == np.uint8
+    assert np.nonzero(lesion)[1].mean() > 128, "the opacity on the patient's left must be on the image right"

@@ -16,7 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Write N synthetic PA chest phantoms, findings in turn, with labels.csv "
         "(id,finding,laterality,prompt,image,healthy,lesion_mask,lung_mask; paths relative to DIR).",
     )
-    p.add_argument("--n", type=int, required=True, help="number of phantoms")
+    p.add_argument("--n", type=int, help="number of phantoms (a set; required unless --name)")
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the set (default 0); same seed, same phantoms"
     )
@@ -28,13 +28,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=",".join(FINDINGS),
         help=f"comma-separated findings to cycle through (default all: {','.join(FINDINGS)})",
     )
+    one = p.add_argument_group("a single named phantom (e.g. the bundled sample film) instead of a set")
+    one.add_argument(
+        "--name", help="write one phantom as NAME.png, NAME-healthy.png, NAME-lesion.png, NAME-lungmask.png"
+    )
+    one.add_argument("--finding", help="its finding (with --name)")
+    one.add_argument(
+        "--laterality", choices=("left", "right"), help="patient side for sided findings (with --name)"
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.errors import DataError
     from ..core.lungshapes import load_shapes
     from ..core.phantoms import write_phantoms
 
+    if args.name:
+        return _run_single(args)
+    if args.n is None:
+        raise DataError("Say how many phantoms to write with --n (or one named phantom with --name).")
     findings = tuple(f.strip() for f in args.findings.split(",") if f.strip())
     shapes = load_shapes()  # load (and cache) the real lung shapes before timing
     start = time.perf_counter()
@@ -56,4 +69,12 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     )
+    return 0
+
+
+def _run_single(args: argparse.Namespace) -> int:
+    from ..core.phantoms import write_sample
+
+    paths = write_sample(args.out, args.name, args.seed, args.finding or "normal", args.laterality, args.size)
+    print(json.dumps({key: str(path) for key, path in paths.items()}))
     return 0

@@ -1,7 +1,8 @@
 """Lung masks: where a film's mask comes from, and the operations the viewer and the editor need.
 
 Sources, in order (``resolve_mask``): an explicit mask file; the dataset sibling mask
-(``…/<Class>/images/<name>`` → ``…/<Class>/masks/<name>``, COVID-19 Radiography Database layout); a learned
+(``…/<Class>/images/<name>`` → ``…/<Class>/masks/<name>``, COVID-19 Radiography Database layout, or
+``<name>-lungmask.png`` beside the film); a learned
 segmenter when the user points to its weights; the built-in automatic mask (a lung shape model fitted to the
 film, see ``mask_auto``). Every mask is split into the patient's left and right lung: on a PA/AP film the
 patient's **left** lung is on the **image right**.
@@ -220,8 +221,15 @@ def validate(mask: LungMask, warn: bool = True) -> list[str]:
 
 
 def dataset_sibling(film_path: str | os.PathLike[str]) -> Path | None:
-    """``…/<Class>/images/<name>.<ext>`` → the existing ``…/<Class>/masks/<name>.*`` (PNG first), else None."""
+    """The mask shipped with a film, or None.
+
+    ``…/<Class>/images/<name>.<ext>`` → ``…/<Class>/masks/<name>.*`` (COVID-19 Radiography Database layout,
+    PNG first); also ``<name>-lungmask.png`` beside the film (how phantoms and the bundled sample ship it).
+    """
     p = Path(film_path)
+    beside = p.with_name(f"{p.stem}-lungmask.png")
+    if beside.is_file():
+        return beside
     if p.parent.name.lower() != "images":
         return None
     masks = p.parent.parent / ("masks" if p.parent.name == "images" else "Masks")

@@ -69,7 +69,7 @@ def lung_opacity(rng: np.random.Generator, anat: Anatomy, side: str) -> np.ndarr
     r = np.hypot((x - cx) / 1.1, y - cy)
     prof = smoothstep((r_edge - r) / (0.35 * radius))
     texture = 0.78 + 0.22 * noise_field(rng, 18, size, size)
-    amp = rng.uniform(0.60, 0.90)
+    amp = rng.uniform(0.70, 0.95)
     return amp * prof * np.clip(texture, 0.3, 1.2) * anat.lung_dark * cov
 
 

@@ -228,3 +228,28 @@ def write_phantoms(
     writer.writeheader()
     writer.writerows(rows)
     return write_text(out / "labels.csv", buf.getvalue())
+
+
+def write_sample(
+    out_dir: str | os.PathLike[str],
+    name: str,
+    seed: int,
+    finding: str,
+    laterality: str | None = None,
+    size: int = 256,
+) -> dict[str, Path]:
+    """One phantom as ``<name>.png`` plus ``<name>-healthy.png``, ``<name>-lesion.png``, ``<name>-lungmask.png``.
+
+    Used for the bundled sample film (``resources/sample``); ``seed`` is the phantom's own seed.
+    """
+    ph = make_phantom(seed, finding, size, laterality)
+    out = Path(out_dir)
+    paths = {
+        "image": out / f"{name}.png",
+        "healthy": out / f"{name}-healthy.png",
+        "lesion_mask": out / f"{name}-lesion.png",
+        "lung_mask": out / f"{name}-lungmask.png",
+    }
+    for key, path in paths.items():
+        write_bytes(path, encode_gray_png(getattr(ph, key)))
+    return paths
