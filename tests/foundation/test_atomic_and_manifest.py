@@ -19,6 +19,11 @@ def test_atomic_write_replaces_content_and_leaves_no_temp_files(tmp_path) -> Non
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
 
 
+def test_written_files_get_normal_permissions(tmp_path) -> None:
+    target = atomic.write_text(tmp_path / "record.json", "{}")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~atomic._UMASK
+
+
 def test_failed_writer_keeps_the_old_file_and_no_partial(tmp_path) -> None:
     target = tmp_path / "report.pdf"
     target.write_bytes(b"old")

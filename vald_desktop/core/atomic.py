@@ -15,6 +15,10 @@ from typing import IO
 
 from .errors import ExportError
 
+# mkstemp creates 0600 files; give finished files the permissions a plain open() would (read once, at import).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
@@ -29,6 +33,7 @@ def atomic_path(target: str | os.PathLike[str], *, overwrite: bool = True) -> It
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        os.fchmod(fd, 0o666 & ~_UMASK)
         os.close(fd)
     except OSError as exc:
         raise ExportError(_os_sentence(exc, folder)) from None
