@@ -79,8 +79,36 @@ def test_assemble_builds_a_folder_that_verifies(tiny_model_dir, tmp_path, capsys
     for f in (tiny_model_dir / "tokenizer").iterdir():
         shutil.copy(f, bert / f.name)
     out = tmp_path / "assembled"
-    assert main(["models", "assemble", str(tiny_model_dir), str(bert), str(out)]) == 0
+    assert (
+        main(
+            [
+                "models",
+                "assemble",
+                "--sd",
+                str(tiny_model_dir),
+                "--text-encoder",
+                str(bert),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["models", "verify", str(out)]) == 0
-    assert main(["models", "assemble", str(tmp_path / "no-sd"), str(bert), str(tmp_path / "x")]) == 2
+    assert (
+        main(
+            [
+                "models",
+                "assemble",
+                "--sd",
+                str(tmp_path / "no-sd"),
+                "--text-encoder",
+                str(bert),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "does not exist" in capsys.readouterr().err

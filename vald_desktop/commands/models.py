@@ -32,9 +32,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     a = sub.add_parser(
         "assemble", help="build an SD 1.x + BERT folder from a local SD folder and a local BERT folder"
     )
-    a.add_argument("sd_dir", help="local Stable Diffusion 1.x diffusers folder")
-    a.add_argument("text_encoder_dir", help="local BERT folder (e.g. RadBERT) with its tokenizer")
-    a.add_argument("out_dir", help="new model folder")
+    a.add_argument("--sd", dest="sd_dir", required=True, help="local Stable Diffusion 1.x diffusers folder")
+    a.add_argument(
+        "--text-encoder",
+        dest="text_encoder_dir",
+        required=True,
+        help="local BERT folder (e.g. RadBERT) with its tokenizer",
+    )
+    a.add_argument("--out", dest="out_dir", required=True, help="new model folder")
     a.set_defaults(func=_assemble)
 
     w = sub.add_parser("which", help="print the model folder that 'vald run' would use")
