@@ -173,9 +173,11 @@ def test_bundled_sample_film_is_what_its_readme_command_makes(repo_root: Path, t
           "--seed", "6", "--out", str(tmp_path)])  # fmt: skip
     for suffix in ("", "-healthy", "-lesion", "-lungmask"):
         name = f"phantom-opacity-left{suffix}.png"
-        assert (sample / name).read_bytes() == (tmp_path / name).read_bytes(), (
-            f"{name} is stale: regenerate it"
-        )
+        committed = np.asarray(Image.open(sample / name)).astype(int)
+        fresh = np.asarray(Image.open(tmp_path / name)).astype(int)
+        # Equal up to last-bit float differences between CPUs; a changed generator shows up as many pixels.
+        assert committed.shape == fresh.shape and np.abs(committed - fresh).max() <= 1, f"{name} is stale"
+        assert (committed != fresh).mean() < 0.001, f"{name} is stale: regenerate it (see its README)"
     image = np.asarray(Image.open(sample / "phantom-opacity-left.png"))
     lesion = np.asarray(Image.open(sample / "phantom-opacity-left-lesion.png")) > 127
     assert image.shape == (256, 256) and image.dtype == np.uint8

@@ -18,8 +18,10 @@ def sample_grid(a: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> np.ndarray:
     x1 = np.minimum(x0 + 1, a.shape[-1] - 1)
     fy = (ry - y0)[:, None].astype(np.float32)
     fx = (rx - x0)[None, :].astype(np.float32)
-    rows = a[..., y0, :] * (1 - fy) + a[..., y1, :] * fy
-    return rows[..., x0] * (1 - fx) + rows[..., x1] * fx
+    rows = np.take(a, y0, axis=-2) * (1 - fy) + np.take(a, y1, axis=-2) * fy
+    # np.take keeps the result C-ordered; fancy indexing on the last axis returns a transposed layout that
+    # makes every later operation on the field several times slower.
+    return np.take(rows, x0, axis=-1) * (1 - fx) + np.take(rows, x1, axis=-1) * fx
 
 
 def upsample(small: np.ndarray, h: int, w: int) -> np.ndarray:

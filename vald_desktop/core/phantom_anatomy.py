@@ -165,12 +165,15 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
     gap_left, gap_right = _gap_borders(lung_cov)
     base = _diaphragm(lung_cov)
     heart_top = y0 + h * rng.uniform(0.42, 0.5)
-    below = smoothstep((y - base[None, :]) / 3.0 + 0.5)
-    in_gap = smoothstep((x - gap_left[:, None]) / 1.5 + 0.5) * smoothstep(
-        (gap_right[:, None] - x) / 1.5 + 0.5
+    # Both terms vanish above the heart and the domes: compute them on the rows below only.
+    r0 = int(max(0, min(heart_top, float(base.min()) - 3.0)))
+    yl = y[r0:]
+    below = smoothstep((yl - base[None, :]) / 3.0 + 0.5)
+    in_gap = smoothstep((x - gap_left[r0:, None]) / 1.5 + 0.5) * smoothstep(
+        (gap_right[r0:, None] - x) / 1.5 + 0.5
     )
-    heart = in_gap * smoothstep((y - heart_top) / (0.08 * h)) * (1 - below)
-    dens += rng.uniform(0.08, 0.12) * heart * body + rng.uniform(0.04, 0.07) * below * body
+    heart = in_gap * smoothstep((yl - heart_top) / (0.08 * h)) * (1 - below)
+    dens[r0:] += (rng.uniform(0.08, 0.12) * heart + rng.uniform(0.04, 0.07) * below) * body[r0:]
 
     # Lungs: air darkens, most at the lateral periphery and apices; vessels radiate from the hila.
     hila = ((xm - w * 0.20, y0 + h * 0.45), (xm + w * 0.18, y0 + h * 0.47))
@@ -203,7 +206,7 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
     post = (y - first - h * (-0.09 * ad + 0.26 * ad**2) + wob) / spacing
     band = post - np.floor(post)
     rib_w = rng.uniform(0.36, 0.46)
-    prof = np.maximum(np.sin(np.pi * np.clip(band / rib_w, 0, 1)), 0) ** 0.4 * (band < rib_w)
+    prof = np.sqrt(np.maximum(np.sin(np.pi * np.clip(band / rib_w, 0, 1)), 0)) * (band < rib_w)
     ribs = prof * ((post >= 0) & (post < 10)) * rng.uniform(0.07, 0.10)
     ant = (y - first - 0.6 * spacing - h * (0.32 * (1 - ad) ** 2 - 0.05)) / (spacing * 1.05)
     aband = ant - np.floor(ant)
@@ -211,13 +214,15 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
     ribs += aprof * ((ant >= 1) & (ant < 7)) * (ad < 0.85) * rng.uniform(0.025, 0.04)
     dens += ribs * in_chest
 
-    # Clavicles: oblique bands from the sternal notch up and out over the apices.
+    # Clavicles: oblique bands from the sternal notch up and out over the apices (only the top rows hold them).
+    c0, c1 = int(max(0, y0 - 0.2 * h)), int(min(size, y0 + 0.15 * h))
+    yc = y[c0:c1]
     for sign in (-1.0, 1.0):
         ux = sign * (x - xm) / (w / 2)
         cy = y0 + h * (0.03 - 0.10 * ux + 0.07 * (ux - 0.5) ** 2) + h * rng.uniform(-0.02, 0.02)
         seg = smoothstep((ux - 0.10) / 0.05) * smoothstep((1.05 - ux) / 0.08)
-        clav = np.clip(1 - np.abs(y - cy) / (0.022 * h), 0, 1) ** 0.5 * seg
-        dens += rng.uniform(0.08, 0.12) * clav * body
+        clav = np.sqrt(np.clip(1 - np.abs(yc - cy) / (0.022 * h), 0, 1)) * seg
+        dens[c0:c1] += rng.uniform(0.08, 0.12) * clav * body[c0:c1]
 
     return Anatomy(
         density=dens.astype(np.float32),
