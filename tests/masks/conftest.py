@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from masks_helpers import heldout_phantoms
 
+from vald_desktop.core.mask_bench import heldout_phantoms
 from vald_desktop.core.masks import LungMask
 from vald_desktop.core.phantoms import Phantom
 

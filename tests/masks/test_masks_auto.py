@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from masks_helpers import dice
 from scipy import ndimage as ndi
 
 from vald_desktop.core.errors import MaskError
+from vald_desktop.core.mask_bench import dice, otsu_lungs
 from vald_desktop.core.masks import auto_segment
 
 pytestmark = pytest.mark.slow
-
-
-def otsu_lungs(image: np.ndarray) -> np.ndarray:
-    """The thresholding baseline, given a fair chance: dark pixels, air connected to the border removed,
-    the two largest pieces kept."""
-    from skimage.filters import threshold_otsu
-
-    dark = image < threshold_otsu(image)
-    lab, n = ndi.label(dark)
-    edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
-    dark &= ~np.isin(lab, edge[edge > 0])
-    lab, n = ndi.label(dark)
-    if n > 2:
-        sizes = ndi.sum(dark, lab, index=np.arange(1, n + 1))
-        keep = np.argsort(sizes)[-2:] + 1
-        dark = np.isin(lab, keep)
-    return dark
 
 
 def test_auto_mask_matches_clear_phantom_lungs(auto_results) -> None:
