@@ -106,10 +106,13 @@ def _lateral_extent(lung_cov: np.ndarray, xm: float, w: float, s: float) -> np.n
     from scipy.ndimage import gaussian_filter1d
 
     size = lung_cov.shape[-1]
-    cols = np.arange(size, dtype=np.float32)[None, :] + 0.5
-    left = np.where(lung_cov[0] > 0.5, xm - cols, 0).max(axis=1)
-    right = np.where(lung_cov[1] > 0.5, cols - xm, 0).max(axis=1)
-    ext = np.maximum(left, right)
+    # First / last lung column per row via argmax on booleans (much cheaper than a masked max over the grid).
+    m0, m1 = lung_cov[0] > 0.5, lung_cov[1] > 0.5
+    first = m0.argmax(axis=1).astype(np.float32) + 0.5
+    last = (size - 1 - m1[:, ::-1].argmax(axis=1)).astype(np.float32) + 0.5
+    left = np.where(m0.any(axis=1), np.maximum(xm - first, 0), 0)
+    right = np.where(m1.any(axis=1), np.maximum(last - xm, 0), 0)
+    ext = np.maximum(left, right).astype(np.float32)
     rows = np.nonzero(ext > 0)[0]
     if len(rows) == 0:
         return np.full((size, 1), w / 2, np.float32)
