@@ -219,7 +219,7 @@ def write_phantoms(
             ("lesion_mask", ph.lesion_mask),
             ("lung_mask", ph.lung_mask),
         ):
-            write_bytes(out / paths[key], encode_gray_png(arr))
+            write_bytes(out / paths[key], encode_gray_png(arr), durable=False)
         rows.append(
             {"id": f"{i:06d}", "finding": finding, "laterality": ph.laterality, "prompt": ph.prompt, **paths}
         )
