@@ -32,14 +32,14 @@ INDUCTION_SEED_OFFSET = 1_000_003
 
 
 def phantom_mask(ph: Phantom) -> Any:
-    """The phantom's lung mask as the engine expects it (``core.masks.LungMask`` when that module is present)."""
-    left, right = split_lungs(ph.lung_mask)
+    """The phantom's true lung mask as a ``core.masks.LungMask`` (ground truth, like a dataset's own mask)."""
     try:
         from vald_desktop.core.masks import LungMask
 
-        return LungMask(mask=ph.lung_mask, left=left, right=right, source="phantom")
-    except (ImportError, TypeError):
-        return SimpleNamespace(mask=ph.lung_mask, left=left, right=right, source="phantom")
+        return LungMask.from_mask(ph.lung_mask, "dataset")
+    except ImportError:  # an older core without the masks module: split at the midline
+        left, right = split_lungs(ph.lung_mask)
+        return SimpleNamespace(mask=ph.lung_mask, left=left, right=right, source="dataset")
 
 
 def engine_runner(engine: Any) -> Runner:

@@ -61,20 +61,20 @@ def _clear_caches(engine: Any) -> None:
 
 
 def _phantom_lung_mask(lung: np.ndarray) -> Any:
-    """The phantom's true lung mask as a ``LungMask`` (a plain stand-in while the masks module is absent)."""
-    cols = np.arange(lung.shape[1])[None, :]
-    left, right = (
-        lung & (cols >= lung.shape[1] / 2),
-        lung & (cols < lung.shape[1] / 2),
-    )  # patient left = image right
+    """The phantom's true lung mask as a ``LungMask`` (a midline-split stand-in where the masks module is absent)."""
     try:
         from .masks import LungMask
 
-        return LungMask(mask=lung, left=left, right=right, source="phantom")
-    except (ImportError, TypeError):
+        return LungMask.from_mask(lung, "dataset")
+    except ImportError:
         from types import SimpleNamespace
 
-        return SimpleNamespace(mask=lung, left=left, right=right, source="phantom")
+        cols = np.arange(lung.shape[1])[None, :]
+        left, right = (
+            lung & (cols >= lung.shape[1] / 2),
+            lung & (cols < lung.shape[1] / 2),
+        )  # patient left = image right
+        return SimpleNamespace(mask=lung, left=left, right=right, source="dataset")
 
 
 def _count_unet_calls(pipe: Any) -> tuple[list[int], Any]:
