@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import CLASSES, tiny_config
+from training_helpers import CLASSES, tiny_config
 
 
 def _unet(folder: Path) -> dict[str, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import tiny_config
+from training_helpers import tiny_config
 
 
 def _fixed_loss(trainer, indices: list[int]) -> float:  # noqa: ANN001

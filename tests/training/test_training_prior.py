@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import tiny_config
+from training_helpers import tiny_config
 
 
 def test_prior_term_is_in_the_loss(

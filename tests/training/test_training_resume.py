@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from conftest import tiny_config
+from training_helpers import tiny_config
 
 
 def _unet(folder: Path) -> dict[str, np.ndarray]:
