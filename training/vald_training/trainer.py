@@ -104,7 +104,11 @@ class Trainer:
         if cfg.gradient_checkpointing:
             p.unet.enable_gradient_checkpointing()
             if cfg.train_text_encoder:
-                p.text_encoder.gradient_checkpointing_enable()
+                te = p.text_encoder  # transformers 5 renamed the switch; 4.x only has the old name
+                enable = (
+                    getattr(te, "activation_checkpointing_enable", None) or te.gradient_checkpointing_enable
+                )
+                enable()
 
         self.plan = cfg.phase_plan()
         self.total_steps = sum(s for _, s in self.plan)
