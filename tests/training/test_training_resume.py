@@ -46,3 +46,24 @@ def test_resume_equals_uninterrupted(tiny_base: Path, film_set: Path, tmp_path: 
     # And training did something: the weights are not the base's.
     base = _unet(tiny_base)
     assert max(float(np.abs(a[k] - base[k]).max()) for k in a) > 1e-4
+
+
+def test_ctrl_c_saves_a_checkpoint(tiny_base: Path, film_set: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import pytest
+    from vald_training.checkpoint import list_checkpoints
+    from vald_training.trainer import Trainer
+
+    from vald_desktop.core.errors import Cancelled
+
+    trainer = Trainer(tiny_config(tiny_base, film_set, tmp_path / "out"), progress=False)
+    real = trainer._optimizer_step
+
+    def step_then_interrupt(inst, prior):  # noqa: ANN001, ANN202
+        if trainer.global_step == 3:
+            raise KeyboardInterrupt
+        return real(inst, prior)
+
+    monkeypatch.setattr(trainer, "_optimizer_step", step_then_interrupt)
+    with pytest.raises(Cancelled, match="interrupted at step 3; a checkpoint was saved"):
+        trainer.run()
+    assert [c.name for c in list_checkpoints(tmp_path / "out")] == ["checkpoint-3"]
