@@ -50,6 +50,9 @@ def model_card(trainer: Trainer, result: dict[str, Any], samples: list[Path]) ->
         f"attention masks {'on' if trainer.use_mask else 'off'} (text_encoder/config.json `use_attention_mask`)",
         f"- EMA: {cfg.ema}; seed {cfg.seed}",
         "",
+        "## Architecture",
+        *_architecture_lines(trainer),
+        "",
         "## Metrics",
         f"- final training loss (mean of the last logged steps): {loss:.4f}"
         if loss is not None
@@ -57,6 +60,7 @@ def model_card(trainer: Trainer, result: dict[str, Any], samples: list[Path]) ->
         f"- training time: {result.get('seconds', 0.0) / 60:.1f} min, {result.get('steps_per_second', 0.0):.3f} steps/s "
         f"on {trainer.acc.device.type} ({platform.machine()})",
         "",
+        *_base_lines(cfg.base),
         "## Prompts",
         *[f'- {k}: "{p}"' for k, p in sorted({ex.klass: ex.prompt for ex in trainer.ds.examples}.items())],
         "",
@@ -64,6 +68,42 @@ def model_card(trainer: Trainer, result: dict[str, Any], samples: list[Path]) ->
         "",
     ]
     return "\n".join(lines)
+
+
+def _architecture_lines(trainer: Trainer) -> list[str]:
+    p = trainer.parts
+
+    def millions(model: Any) -> str:
+        return f"{sum(t.numel() for t in model.parameters()) / 1e6:.2f} M parameters"
+
+    unet, vae, te = p.unet.config, p.vae.config, p.text_encoder.config
+    return [
+        f"- native size {trainer.cfg.resolution} px -> latents {trainer.latent_shape[0]} x "
+        f"{trainer.latent_shape[1]} x {trainer.latent_shape[2]}",
+        f"- UNet: channels {list(unet.block_out_channels)}, blocks {list(unet.down_block_types)}, "
+        f"cross-attention {unet.cross_attention_dim} ({millions(p.unet)})",
+        f"- VAE: channels {list(vae.block_out_channels)}, scaling factor {vae.scaling_factor:.4f} ({millions(p.vae)})",
+        f"- BERT: hidden {te.hidden_size}, {te.num_hidden_layers} layers, {te.num_attention_heads} heads, "
+        f"vocabulary {te.vocab_size} ({millions(p.text_encoder)})",
+    ]
+
+
+def _base_lines(base: str) -> list[str]:
+    """The base model's own build record (e.g. the demo's VAE stage), when its manifest has one."""
+    from vald_desktop.core.manifest import read_manifest
+
+    try:
+        manifest = read_manifest(base) or {}
+    except Exception:  # a base without a readable manifest simply has nothing to report
+        return []
+    vae = manifest.get("vae_metrics")
+    if not vae:
+        return []
+    return [
+        f"- VAE stage (base built from scratch): reconstruction PSNR {vae['vae_psnr_db']:.1f} dB, "
+        f"final loss {vae['vae_final_loss']:.4f}, {vae['vae_train_seconds'] / 60:.1f} min",
+        "",
+    ]
 
 
 def export_model(trainer: Trainer, result: dict[str, Any], samples: list[Path]) -> Path | None:
