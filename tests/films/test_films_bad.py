@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -62,15 +61,27 @@ def test_folder_is_not_a_film(tmp_path: Path) -> None:
     _refused(folder, "folder")
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read anything")
-def test_unreadable_file_says_permission_denied(tmp_path: Path) -> None:
+def test_unreadable_file_says_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Simulated: the tests may run as root, which reads files whatever their mode.
     path = tmp_path / "locked.dcm"
     path.write_bytes(b"x" * 200)
-    path.chmod(0)
-    try:
-        _refused(path, "permission")
-    finally:
-        path.chmod(0o600)
+
+    def deny(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    _refused(path, "permission")
+
+
+def test_disk_error_while_reading_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "bad-sector.dcm"
+    path.write_bytes(b"x" * 200)
+
+    def fail(self: Path) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(Path, "read_bytes", fail)
+    _refused(path, "Input/output error")
 
 
 def test_random_bytes_are_not_an_image(tmp_path: Path) -> None:
