@@ -367,6 +367,8 @@ class Trainer:
         }
         from .export import export_model
 
+        if self.ema is not None:  # the final samples show the weights that are exported
+            self.ema.copy_to(self.acc.unwrap_model(self.unet).parameters())
         samples = run_validation(self, "final")
         export_model(self, result, samples)
         self.acc.end_training()
