@@ -149,3 +149,17 @@ def test_generate_without_a_film_or_with_invalid_settings_explains_why(make_wind
     assert "no denoising step" in w.controls.notice.text()
     w.generate()
     assert "no denoising step" in w.last_error and not w.controller.busy
+
+
+def test_automatic_lung_mask_is_outlined_and_confines_the_map(make_window, tiny_model_dir, phantom_png, qtbot):
+    w = make_window(model_dir=tiny_model_dir)
+    with qtbot.waitSignal(w.controller.mask_ready, timeout=60000):
+        assert w.open_path(phantom_png)
+    assert w.auto_mask is not None and w.auto_mask.mask.any()
+    assert w.panels.original.has_layer(), "the lung outline is not shown"
+    _generate(qtbot, w, FAST.replace(mask_mode="auto", confine_to_mask=True))
+    m = w.result.map
+    assert np.all(m[~w.auto_mask.mask] == 0), "the map leaks outside the lungs"
+    ys, xs = np.nonzero(w.result.mask.left)
+    text = w.view.describe(int(xs[len(xs) // 2]), int(ys[len(ys) // 2]))
+    assert "patient left lung" in text

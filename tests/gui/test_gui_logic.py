@@ -8,7 +8,7 @@ import pytest
 from vald_desktop.core.attribution import OverlayStyle, normalise, render_overlay
 from vald_desktop.core.filelist import list_films, update_recent
 from vald_desktop.core.films import film_from_array
-from vald_desktop.core.mask_edit import MaskEdit, outline, split_sides
+from vald_desktop.core.mask_edit import MaskEdit, outline
 from vald_desktop.core.viewing import (
     drag_window,
     overlay_layer,
@@ -97,16 +97,6 @@ def test_outline_is_a_thin_closed_ring():
     assert ring[5, 10] and ring[24, 10] and ring[10, 5] and ring[10, 24]
     assert not ring[15, 15] and not ring[0, 0]
     assert ring.sum() == 4 * 20 - 4
-
-
-def test_split_follows_radiological_convention_patient_left_is_image_right():
-    m = np.zeros((40, 100), bool)
-    m[5:35, 10:40] = True  # image left = patient right
-    m[5:35, 55:90] = True  # image right = patient left
-    left, right = split_sides(m)
-    assert left[20, 70] and not left[20, 20]
-    assert right[20, 20] and not right[20, 70]
-    assert np.array_equal(left | right, m)
 
 
 def test_folder_listing_and_recent_files(tmp_path):

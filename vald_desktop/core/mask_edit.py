@@ -114,31 +114,3 @@ def outline(mask: np.ndarray, thickness: int = 1) -> np.ndarray:
         shrunk[:, 0] = shrunk[:, -1] = False
         inner = shrunk
     return m & ~inner
-
-
-def split_sides(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split a lung mask into (patient left, patient right) halves.
-
-    Radiological convention: the patient's left lung is on the image right. The cut is the emptiest column near the
-    middle of the mask, so an edited mask with two lungs splits between them rather than at the image centre.
-    """
-    m = np.asarray(mask, dtype=bool)
-    h, w = m.shape
-    cols = m.sum(axis=0)
-    nz = np.flatnonzero(cols)
-    if nz.size == 0:
-        cut = w // 2
-    else:
-        lo, hi = int(nz[0]), int(nz[-1]) + 1
-        mid_lo = lo + (hi - lo) // 4
-        mid_hi = max(lo + 3 * (hi - lo) // 4, mid_lo + 1)
-        centre = (lo + hi) / 2.0
-        band = cols[mid_lo:mid_hi].astype(np.float64)
-        # Prefer the emptiest column, ties broken toward the centre of the mask.
-        score = band + np.abs(np.arange(mid_lo, mid_hi) - centre) * 1e-6
-        cut = mid_lo + int(np.argmin(score))
-    left = np.zeros_like(m)
-    right = np.zeros_like(m)
-    left[:, cut:] = m[:, cut:]
-    right[:, :cut] = m[:, :cut]
-    return left, right

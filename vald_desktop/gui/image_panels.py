@@ -227,8 +227,7 @@ class PanelGroup(QWidget):
             label.setObjectName("panelTitle")
             # Long titles (compare mode) must not widen one panel: all three share the width equally.
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            row.addWidget(label)
-            row.addStretch(1)
+            row.addWidget(label, 1)
             column.addLayout(row)
             column.addWidget(panel, 1)
             layout.addLayout(column, 1)

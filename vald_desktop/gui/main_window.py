@@ -52,6 +52,7 @@ class MainWindow(FilesMixin, RunsMixin, QMainWindow):
         self.setAcceptDrops(True)
         self.qsettings = qsettings if qsettings is not None else default_qsettings()
         self.film: Any = None
+        self.film_path: Path | None = None
         self.film_key: str | None = None
         self.last_error: str | None = None  # the sentence of the last error shown (tests read it)
         self._error_box: QMessageBox | None = None
@@ -91,7 +92,9 @@ class MainWindow(FilesMixin, RunsMixin, QMainWindow):
         self.readout_label = QLabel("")
         self.window_label = QLabel("")
         self.model_status = QLabel("Model: not loaded")
-        self.statusBar().addPermanentWidget(self.readout_label, 1)
+        # Without stretch, so the temporary status messages keep room on the left.
+        self.readout_label.setMinimumWidth(380)
+        self.statusBar().addPermanentWidget(self.readout_label)
         self.statusBar().addPermanentWidget(self.window_label)
         self.statusBar().addPermanentWidget(self.model_status)
 

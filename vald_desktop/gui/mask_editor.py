@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import MaskError, ValdError
-from ..core.mask_edit import MaskEdit, outline, split_sides
+from ..core.mask_edit import MaskEdit, outline
 from .qimage import outline_rgba
 
 OUTLINE_COLOR = (60, 220, 120, 255)
@@ -105,9 +105,7 @@ class MaskEditor(QWidget):
             return None
         from ..core.masks import LungMask
 
-        left, right = split_sides(self.edit.mask)
-        source = "edited" if self.edit.edited else self.edit.source
-        return LungMask(mask=self.edit.mask.copy(), left=left, right=right, source=source)
+        return LungMask.from_mask(self.edit.mask, "edited" if self.edit.edited else self.edit.source)
 
     # -- strokes (film pixel coordinates) ---------------------------------------------------------------------
     def stroke_start(self, x: float, y: float) -> None:

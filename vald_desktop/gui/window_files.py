@@ -84,13 +84,14 @@ class FilesMixin(_Base):
             return False
         if self.controller.busy:
             self.cancel_run()  # its result belongs to the previous film and will be dropped
-        self.set_film(film)
+        self.set_film(film, Path(path))
         self.recent = update_recent(self.recent, path)
         self._refresh_recent_menu()
         return True
 
-    def set_film(self, film: Any) -> None:
+    def set_film(self, film: Any, path: Path | None = None) -> None:
         self.film = film
+        self.film_path = path
         self.film_key = film.sha256 or f"{film.source}:{id(film)}"
         self.auto_mask = None
         self.result = None
@@ -102,7 +103,7 @@ class FilesMixin(_Base):
         self.setWindowTitle(f"{film.source} — VALD-MD Desktop")
         self.show_status(f"Opened {film.source} ({w} × {h}).")
         self.panels.original.setFocus()  # viewer keys (I, =, 1-5, PgDown) act on the film, not the prompt field
-        self.controller.find_lungs(self.film_key, film)
+        self.controller.find_lungs(self.film_key, film, path)
 
     # -- recent ----------------------------------------------------------------------------------------------
     def _refresh_recent_menu(self) -> None:

@@ -100,7 +100,11 @@ class RunsMixin(_Base):
         if mode == "none":
             return None
         if mode == "auto":
-            return self.auto_mask if self.auto_mask is not None else AutoMask(self.film_key, self.film)
+            return (
+                self.auto_mask
+                if self.auto_mask is not None
+                else AutoMask(self.film_key, self.film, self.film_path)
+            )
         ed = self.mask_editor.edit
         if mode == "file" and (ed is None or ed.source != "file"):
             raise SettingsError("Load a lung mask file first (Load… in the lung mask toolbar).")

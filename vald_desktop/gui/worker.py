@@ -33,6 +33,7 @@ class AutoMask:
 
     key: str
     film: Any
+    path: Path | None = None  # where the film was opened from: finds a dataset's sibling mask
 
 
 def default_engine_factory(model_dir: Path | None) -> Any:
@@ -103,17 +104,17 @@ class SamplerWorker(QObject):
         self.model_loaded.emit(info)
 
     # -- masks -----------------------------------------------------------------------------------------------
-    @Slot(object, object)
-    def find_lungs(self, key: str, film: Any) -> None:
+    @Slot(object, object, object)
+    def find_lungs(self, key: str, film: Any, path: Path | None) -> None:
         """Automatic lung mask for a film (dataset sibling mask, learned or built-in segmenter)."""
         try:
-            self._auto_mask(key, film)
+            self._auto_mask(key, film, path)
         except Exception as exc:  # noqa: BLE001
             if not isinstance(exc, ValdError):
                 log.exception("automatic lung mask failed")
             self.mask_failed.emit(key, _sentence(exc))
 
-    def _auto_mask(self, key: str, film: Any) -> Any:
+    def _auto_mask(self, key: str, film: Any, path: Path | None = None) -> Any:
         if key in self._masks:
             return self._masks[key]
         self.status.emit("Finding the lungs…")
@@ -123,7 +124,7 @@ class SamplerWorker(QObject):
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            mask = resolve_mask(film)
+            mask = resolve_mask(film, film_path=path)
         for w in caught:
             self.status.emit(str(w.message))
         if len(self._masks) >= 4:
@@ -143,7 +144,7 @@ class SamplerWorker(QObject):
             if cancel.is_set():
                 raise Cancelled()
             if isinstance(mask, AutoMask):
-                mask = self._auto_mask(mask.key, mask.film)
+                mask = self._auto_mask(mask.key, mask.film, mask.path)
             self._ensure_model(model_dir)
             if cancel.is_set():
                 raise Cancelled()
@@ -198,7 +199,7 @@ class SamplerController(QObject):
 
     _load_requested = Signal(object)
     _run_requested = Signal(object, object, object, object, object)
-    _lungs_requested = Signal(object, object)
+    _lungs_requested = Signal(object, object, object)
 
     _RELAYED = ("started", "progress", "preview", "finished", "failed", "cancelled", "status", "model_loaded",
                 "model_failed", "mask_ready", "mask_failed")  # fmt: skip
@@ -227,8 +228,8 @@ class SamplerController(QObject):
     def load_model(self, model_dir: Path | None) -> None:
         self._load_requested.emit(model_dir)
 
-    def find_lungs(self, key: object, film: Any) -> None:
-        self._lungs_requested.emit(key, film)
+    def find_lungs(self, key: object, film: Any, path: Path | None = None) -> None:
+        self._lungs_requested.emit(key, film, path)
 
     def run(
         self, image: np.ndarray, settings: Any, mask: Any, model_dir: Path | None, film_sha: str | None = None
