@@ -46,6 +46,12 @@ def test_resume_equals_uninterrupted(tiny_base: Path, film_set: Path, tmp_path: 
     # And training did something: the weights are not the base's.
     base = _unet(tiny_base)
     assert max(float(np.abs(a[k] - base[k]).max()) for k in a) > 1e-4
+    # Checkpoints are pickle-free, so the app accepts the output folder even with them inside.
+    from vald_desktop.core.models import check_model_dir
+
+    suffixes = {p.suffix for p in (tmp_path / "part" / ".checkpoints").rglob("*") if p.is_file()}
+    assert suffixes <= {".safetensors", ".json"}, suffixes
+    check_model_dir(tmp_path / "part")
 
 
 def test_ctrl_c_saves_a_checkpoint(tiny_base: Path, film_set: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001

@@ -1,8 +1,9 @@
 """Training checkpoints for exact resume: weights, optimizer, LR schedule, EMA, RNG states, step and data position.
 
-Weights are safetensors; everything else is saved so that ``torch.load(weights_only=True)`` can read it back
-(tensors, numbers, strings, lists, dicts only). Checkpoints live in ``OUT/.checkpoints`` (hidden, so the model
-manifest and the exported folder never include them).
+Nothing is pickled: weights are safetensors, and the optimizer / LR-schedule / EMA / RNG states are split into their
+tensors (``training_state.safetensors``) and everything else (``training_state.json``), so a checkpoint is as safe to
+open as a model and never trips the app's refusal of pickle files. Checkpoints live in ``OUT/.checkpoints`` (hidden, so
+the model manifest and the exported folder never include them).
 """
 
 from __future__ import annotations
@@ -48,17 +49,17 @@ def rng_state() -> dict[str, Any]:
     import torch
 
     kind, keys, pos, has_gauss, cached = np.random.get_state()
+    py_version, py_state, _ = random.getstate()
     return {
         "torch": torch.get_rng_state(),
-        "numpy": [
-            kind,
-            torch.from_numpy(np.asarray(keys, dtype=np.int64)),
-            int(pos),
-            int(has_gauss),
-            float(cached),
-        ],
-        "python": list(random.getstate()[1]),
-        "python_version": int(random.getstate()[0]),
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
+        "python": {"version": int(py_version), "state": list(py_state)},
     }
 
 
@@ -66,9 +67,49 @@ def set_rng_state(state: dict[str, Any]) -> None:
     import torch
 
     torch.set_rng_state(state["torch"])
-    kind, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    random.setstate((state["python_version"], tuple(state["python"]), None))
+    n = state["numpy"]
+    np.random.set_state(
+        (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"])
+    )
+    random.setstate((state["python"]["version"], tuple(state["python"]["state"]), None))
+
+
+def split_tensors(obj: Any, tensors: dict[str, Any], prefix: str = "t") -> Any:
+    """A JSON-able copy of ``obj`` whose tensors are moved into ``tensors`` (dict keys and tuples are preserved)."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        key = f"{prefix}.{len(tensors)}"
+        tensors[key] = obj.detach().contiguous().clone()
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {k: split_tensors(v, tensors, prefix) for k, v in obj.items()}
+        return {"__items__": [[k, split_tensors(v, tensors, prefix)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [split_tensors(v, tensors, prefix) for v in obj]}
+    if isinstance(obj, list):
+        return [split_tensors(v, tensors, prefix) for v in obj]
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint")
+
+
+def join_tensors(obj: Any, tensors: dict[str, Any]) -> Any:
+    """Inverse of :func:`split_tensors`."""
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            return tensors[obj["__tensor__"]]
+        if "__items__" in obj:
+            return {k: join_tensors(v, tensors) for k, v in obj["__items__"]}
+        if "__tuple__" in obj:
+            return tuple(join_tensors(v, tensors) for v in obj["__tuple__"])
+        return {k: join_tensors(v, tensors) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [join_tensors(v, tensors) for v in obj]
+    return obj
 
 
 def save_checkpoint(
@@ -82,7 +123,6 @@ def save_checkpoint(
     state: dict[str, Any],
 ) -> Path:
     """Write a complete checkpoint folder atomically (into a temp folder, then renamed)."""
-    import torch
     from safetensors.torch import save_file
 
     tmp = folder.with_name(folder.name + ".part")
@@ -91,11 +131,16 @@ def save_checkpoint(
     save_file(_contiguous(unet.state_dict()), str(tmp / "unet.safetensors"))
     if text_encoder is not None:
         save_file(_contiguous(text_encoder.state_dict()), str(tmp / "text_encoder.safetensors"))
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save(lr_scheduler.state_dict(), tmp / "scheduler.pt")
-    if ema is not None:
-        torch.save(ema.state_dict(), tmp / "ema.pt")
-    torch.save(rng_state(), tmp / "rng.pt")
+    extra = {
+        "optimizer": optimizer.state_dict(),
+        "lr_scheduler": lr_scheduler.state_dict(),
+        "ema": ema.state_dict() if ema is not None else None,
+        "rng": rng_state(),
+    }
+    tensors: dict[str, Any] = {}
+    layout = split_tensors(extra, tensors)
+    save_file(tensors, str(tmp / "training_state.safetensors"))
+    (tmp / "training_state.json").write_text(json.dumps(layout) + "\n", encoding="utf-8")
     atomic.write_text(tmp / "state.json", json.dumps(state, indent=2, sort_keys=True) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
@@ -112,17 +157,18 @@ def load_checkpoint(
     ema: Any | None,
 ) -> dict[str, Any]:
     """Restore everything :func:`save_checkpoint` wrote; returns the saved training state (step, positions)."""
-    import torch
     from safetensors.torch import load_file
 
     unet.load_state_dict(load_file(str(folder / "unet.safetensors")))
     if text_encoder is not None:
         text_encoder.load_state_dict(load_file(str(folder / "text_encoder.safetensors")))
-    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
-    lr_scheduler.load_state_dict(torch.load(folder / "scheduler.pt", weights_only=True))
-    if ema is not None and (folder / "ema.pt").is_file():
-        ema.load_state_dict(torch.load(folder / "ema.pt", weights_only=True))
-    set_rng_state(torch.load(folder / "rng.pt", weights_only=True))
+    layout = json.loads((folder / "training_state.json").read_text("utf-8"))
+    extra = join_tensors(layout, load_file(str(folder / "training_state.safetensors")))
+    optimizer.load_state_dict(extra["optimizer"])
+    lr_scheduler.load_state_dict(extra["lr_scheduler"])
+    if ema is not None and extra["ema"] is not None:
+        ema.load_state_dict(extra["ema"])
+    set_rng_state(extra["rng"])
     return json.loads((folder / "state.json").read_text("utf-8"))
 
 
