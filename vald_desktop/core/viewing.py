@@ -103,22 +103,31 @@ def relative_display(
     the way the original film is mapped under the user's window, so both panels show the same contrast. Display
     flips when MONOCHROME1 differs from the window's invert flag, as in ``Film.display``.
     """
-    d = np.asarray(display01, dtype=np.float32)
-    if monochrome1 != bool(default.invert):
-        d = 1.0 - d
+    # Everything is affine in display space, so fold both flips and both windows into out = clip(d*a + b):
+    # three in-place passes over the image instead of a dozen temporaries (it runs on the GUI thread).
     lo0, hi0 = float(default.low), float(default.high)
-    values = d * (hi0 - lo0) + lo0
     lo, hi = float(current.low), float(current.high)
-    out = np.clip((values - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
-    if monochrome1 != bool(current.invert):
-        out = 1.0 - out
-    return out.astype(np.float32, copy=False)
+    a = (hi0 - lo0) / max(hi - lo, 1e-12)
+    b = (lo0 - lo) / max(hi - lo, 1e-12)
+    if monochrome1 != bool(default.invert):  # d was flipped: d = 1 - d'
+        a, b = -a, a + b
+    if monochrome1 != bool(current.invert):  # flip the output: 1 - (a d + b)
+        a, b = -a, 1.0 - b
+    out = np.multiply(np.asarray(display01, dtype=np.float32), np.float32(a), dtype=np.float32)
+    out += np.float32(b)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
 
 
 def to_uint8(image01: np.ndarray) -> np.ndarray:
     """[0, 1] float image → contiguous uint8 (NaN shown black)."""
-    a = np.nan_to_num(np.asarray(image01, dtype=np.float32), nan=0.0)
-    return np.ascontiguousarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    a = np.asarray(image01, dtype=np.float32)
+    buf = np.multiply(a, np.float32(255.0), dtype=np.float32)
+    buf += np.float32(0.5)
+    np.clip(buf, 0.0, 255.0, out=buf)
+    if np.isnan(buf).any():  # rare: only pay for the NaN pass when there is one
+        buf[np.isnan(buf)] = 0.0
+    return np.ascontiguousarray(buf.astype(np.uint8))
 
 
 def window_label(window: WindowLike) -> str:

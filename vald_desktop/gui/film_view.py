@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QPixmap
 
 from ..core.viewing import (
     PRESET_NAMES,
     drag_window,
-    overlay_layer,
     preset_window,
     relative_display,
     toggle_invert,
@@ -23,7 +23,8 @@ from ..core.viewing import (
     window_label,
 )
 from .image_panels import PANEL_TITLES, PanelGroup
-from .overlay_cache import display_norm
+from .overlay_cache import overlay_layer_for
+from .qimage import array_to_pixmap
 
 
 class FilmView(QObject):
@@ -42,7 +43,7 @@ class FilmView(QObject):
         self.overlay_visible = True
         self._vrange = (0.0, 1.0)
         self._display: np.ndarray | None = None
-        self._layers: dict[tuple[int, str, float], np.ndarray] = {}
+        self._display_pixmap: QPixmap | None = None
         for p in panels.panels:
             p.windowDragged.connect(self.drag)
             p.hovered.connect(self._hovered)
@@ -57,7 +58,6 @@ class FilmView(QObject):
         self.result = None
         self.preview = None
         self.compare = None
-        self._layers.clear()
         self._vrange = value_range(film.values)
         h, w = film.shape
         self.panels.set_grid(w, h)
@@ -114,7 +114,13 @@ class FilmView(QObject):
         self.result = result
         self.preview = None
         self.compare = None
-        self.render()
+        if self._display is None:
+            self.render()
+            return
+        # The film under the current window has not changed: redraw only what the result feeds.
+        self._render_counterfactual()
+        self._render_overlay_base()
+        self._render_layers()
 
     def show_compare(self, a: Any, b: Any, labels: tuple[str, str]) -> None:
         self.compare = (a, b)
@@ -154,12 +160,7 @@ class FilmView(QObject):
 
     def _layer(self, result: Any) -> np.ndarray:
         v = self.overlay_values
-        key = (id(result), str(v["mode"]), float(v["threshold"]))
-        if key not in self._layers:
-            if len(self._layers) > 8:
-                self._layers.pop(next(iter(self._layers)))
-            self._layers[key] = overlay_layer(display_norm(result), key[1], key[2])
-        return self._layers[key]
+        return overlay_layer_for(result, str(v["mode"]), float(v["threshold"]))
 
     def _apply_opacity(self) -> None:
         opacity = float(self.overlay_values["opacity"]) if self.overlay_visible else 0.0
@@ -174,7 +175,8 @@ class FilmView(QObject):
                 p.set_image(None)
             return
         self._display = self.film.display(self.window)
-        self.panels.original.set_image(self._display)
+        self._display_pixmap = array_to_pixmap(self._display)  # converted once, shown in up to three panels
+        self.panels.original.set_image(self._display, self._display_pixmap)
         self._render_counterfactual()
         self._render_overlay_base()
         self._render_layers()
@@ -186,7 +188,7 @@ class FilmView(QObject):
     def _render_counterfactual(self) -> None:
         panel = self.panels.counterfactual
         if self.compare is not None:
-            panel.set_image(self._display)  # run A's overlay is drawn as a layer on the film
+            panel.set_image(self._display, self._display_pixmap)  # run A's overlay: a layer on the film
             return
         self.panels.set_title(1, PANEL_TITLES[1] + (" (preview)" if self.preview is not None else ""))
         image = self.preview if self.preview is not None else getattr(self.result, "counterfactual", None)
@@ -204,7 +206,10 @@ class FilmView(QObject):
         if self.compare is None:
             self.panels.set_title(2, PANEL_TITLES[2])
         has = self.compare is not None or self.result is not None
-        self.panels.overlay.set_image(self._display if has else None)
+        if has:
+            self.panels.overlay.set_image(self._display, self._display_pixmap)
+        else:
+            self.panels.overlay.set_image(None)
 
     def _render_layers(self) -> None:
         cf, ov = self.panels.counterfactual, self.panels.overlay

@@ -77,9 +77,12 @@ class ImagePanel(QGraphicsView):
         self.image_array: np.ndarray | None = None
 
     # -- content ---------------------------------------------------------------------------------------------
-    def set_image(self, image: np.ndarray | None) -> None:
+    def set_image(self, image: np.ndarray | None, pixmap: QPixmap | None = None) -> None:
+        """Show ``image``; pass its ``pixmap`` when already converted (panels share the film's pixmap)."""
         self.image_array = image
-        self._image.setPixmap(QPixmap() if image is None else array_to_pixmap(image))
+        if pixmap is None:
+            pixmap = QPixmap() if image is None else array_to_pixmap(image)
+        self._image.setPixmap(pixmap)
         self._image.setTransform(QTransform())
         self.viewport().update()
 

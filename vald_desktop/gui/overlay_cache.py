@@ -33,3 +33,23 @@ def display_norm(result: Any) -> np.ndarray:
         while len(_cache) > _MAX:
             _cache.popitem(last=False)
     return norm
+
+
+_layers: OrderedDict[tuple[int, str, float], tuple[Any, np.ndarray]] = OrderedDict()
+
+
+def overlay_layer_for(result: Any, mode: str, threshold: float) -> np.ndarray:
+    """The RGBA overlay layer of ``result`` for (mode, threshold), computed once (the worker pre-computes it)."""
+    from ..core.viewing import overlay_layer
+
+    key = (id(result), str(mode), float(threshold))
+    with _lock:
+        hit = _layers.get(key)
+        if hit is not None and hit[0] is result:
+            return hit[1]
+    layer = overlay_layer(display_norm(result), key[1], key[2])
+    with _lock:
+        _layers[key] = (result, layer)
+        while len(_layers) > 8:
+            _layers.popitem(last=False)
+    return layer

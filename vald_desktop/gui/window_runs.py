@@ -129,6 +129,11 @@ class RunsMixin(_Base):
         self._run_key = self.film_key
         self._run_settings = settings
         self.controls.set_running(True)
+        ov = self.overlay_controls.values()
+        self.controller.worker.layer_hint = (
+            str(ov["mode"]),
+            float(ov["threshold"]),
+        )  # a plain tuple, read once
         image = self.film.display(self.film.default_window)  # the model sees the film as the file asks
         self.controller.run(image, settings, mask, self.model_choice, self.film.sha256 or None)
 

@@ -75,6 +75,7 @@ class SamplerWorker(QObject):
         self._engine = engine
         self._engine_dir: Path | None = None
         self._loaded = False
+        self.layer_hint: tuple[str, float] | None = None  # (overlay mode, threshold) the GUI will draw
         self._masks: dict[str, Any] = {}  # film key -> LungMask (automatic); a few films at most
         self.cancel_event = threading.Event()
 
