@@ -162,6 +162,8 @@ def load_checkpoint(
     unet.load_state_dict(load_file(str(folder / "unet.safetensors")))
     if text_encoder is not None:
         text_encoder.load_state_dict(load_file(str(folder / "text_encoder.safetensors")))
+    if not (folder / "training_state.json").is_file():
+        raise DataError(f"{folder.name} is incomplete or from an older version (no training_state.json).")
     layout = json.loads((folder / "training_state.json").read_text("utf-8"))
     extra = join_tensors(layout, load_file(str(folder / "training_state.safetensors")))
     optimizer.load_state_dict(extra["optimizer"])
