@@ -151,7 +151,9 @@ def test_generate_without_a_film_or_with_invalid_settings_explains_why(make_wind
     assert "no denoising step" in w.last_error and not w.controller.busy
 
 
-def test_automatic_lung_mask_is_outlined_and_confines_the_map(make_window, tiny_model_dir, phantom_png, qtbot):
+def test_automatic_lung_mask_is_outlined_and_confines_the_map(
+    make_window, tiny_model_dir, phantom_png, qtbot
+):
     w = make_window(model_dir=tiny_model_dir)
     with qtbot.waitSignal(w.controller.mask_ready, timeout=60000):
         assert w.open_path(phantom_png)
