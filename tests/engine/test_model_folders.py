@@ -58,6 +58,13 @@ def test_pickle_weights_are_refused_naming_the_converter(model_copy):
         check_model_dir(model_copy)
 
 
+def test_training_checkpoints_beside_the_weights_do_not_block_loading(model_copy):
+    # A model trained in place keeps optimizer/EMA pickles in hidden .checkpoints; diffusers never reads them.
+    (model_copy / ".checkpoints" / "checkpoint-200").mkdir(parents=True)
+    (model_copy / ".checkpoints" / "checkpoint-200" / "optimizer.pt").write_bytes(b"state")
+    check_model_dir(model_copy)
+
+
 def test_a_changed_weight_file_fails_the_manifest(model_copy):
     weights = model_copy / "vae" / "diffusion_pytorch_model.safetensors"
     data = bytearray(weights.read_bytes())

@@ -92,7 +92,14 @@ def _read_json(path: Path, folder: Path) -> dict[str, Any]:
 
 
 def pickle_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PICKLE_SUFFIXES)
+    """Pickle weight files diffusers could load. Hidden folders (training's ``.checkpoints``) are never loaded."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in PICKLE_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def text_encoder_kind(config: dict[str, Any]) -> str:
