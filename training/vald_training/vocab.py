@@ -16,8 +16,9 @@ from pathlib import Path
 
 from vald_desktop.core.errors import DataError
 
+from .architecture import SPECIAL_TOKENS
+
 REPORTS_MEMBER = "torchxrayvision/data/NLMCXR_reports.tgz"
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # Every prompt the app presets or the demo model is trained on: these words must be whole tokens.
 PROMPT_TEXTS = [
     "normal chest x-ray",
