@@ -52,3 +52,21 @@ def test_vald_run_writes_deidentified_report_and_dicom(
     before = (out / "o.dcm").read_bytes()
     assert main(argv) == 2
     assert (out / "o.dcm").read_bytes() == before
+
+
+def test_dicom_export_from_a_png_film_is_refused_before_the_run(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    film = tmp_path / "film.png"
+    Image.fromarray(np.full((64, 64), 128, np.uint8)).save(film)
+    out = tmp_path / "out"
+    argv = ["run", str(film), "--out", str(out), "--model", str(tiny_model_dir), "--device", "cpu"]
+    argv += ["--steps", "2", "--no-mask", "--quiet", "--report", "r.pdf", "--dicom", "o.dcm"]
+    assert main(argv) == 2
+    assert "needs a DICOM film" in capsys.readouterr().err
+    assert not (out / "counterfactual.png").exists(), (
+        "the slow run must not start when the export cannot happen"
+    )
+    assert not (out / "r.pdf").exists()

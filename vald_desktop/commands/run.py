@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import FilmError, MaskError, SettingsError
+from ..core.errors import ExportError, FilmError, MaskError, SettingsError
 from ..core.settings import HEALTHY_PROMPT, REFERENCES, SCHEDULERS, RunSettings
 
 DONE_MARKER = "run.json"
@@ -220,6 +220,8 @@ def run_one(
         check_export_arguments(export_args)  # existing report/DICOM or bad flags: fail before the slow run
     engine.load()  # a bad model folder fails before any film or mask work (free once loaded)
     film = load_film(film_path)
+    if export_args is not None and getattr(export_args, "dicom", None) and film.dataset is None:
+        raise ExportError("--dicom needs a DICOM film as the source; this film is not DICOM.")
     lung = resolve_lung_mask(film, film_path, settings.mask_mode, mask_file)
     if lung is None and settings.mask_mode != "none":
         settings = settings.replace(mask_mode="none")  # the record must say the map is not restricted
