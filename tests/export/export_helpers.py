@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from orthanc_server import free_port  # noqa: F401 - the export tests import it from here
 
 
 @contextlib.contextmanager
@@ -31,12 +31,6 @@ def read_only_folder(folder: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run([chattr, "-i", str(folder)], capture_output=True, check=False)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
