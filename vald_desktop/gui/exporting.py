@@ -14,6 +14,14 @@ EXPORT_KINDS = (
     ("Everything into a folder…", "folder", ""),
 )
 
+# The PACS entries that follow them in the same menu (handled in ``window_pacs``).
+PACS_LABELS = {"node": "PACS node…", "send": "Send to PACS…", "send_file": "Send file to PACS…"}
+
+
+def pacs_kind(deidentify: bool) -> str:
+    """The DICOM export kind a PACS send writes first."""
+    return "dicom-deid" if deidentify else "dicom"
+
 
 def suffix_for(kind: str) -> str:
     return {"png": "-overlay.png", "pdf": "-report.pdf", "dicom": ".dcm", "dicom-deid": "-deid.dcm"}.get(

@@ -27,6 +27,7 @@ from .metadata_panel import MetadataPanel
 from .overlay_controls import OverlayControls
 from .shortcuts import SHORTCUTS
 from .window_files import FilesMixin
+from .window_pacs import PacsMixin
 from .window_runs import RunsMixin
 from .worker import EngineFactory, SamplerController
 
@@ -38,7 +39,7 @@ def default_qsettings() -> QSettings:
     return QSettings(ORGANISATION, APPLICATION)
 
 
-class MainWindow(FilesMixin, RunsMixin, QMainWindow):
+class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
     def __init__(
         self,
         *,
@@ -58,6 +59,7 @@ class MainWindow(FilesMixin, RunsMixin, QMainWindow):
         self._error_box: QMessageBox | None = None
         self._init_files()
         self._init_runs()
+        self._init_pacs()
 
         self.panels = PanelGroup()
         self.view = FilmView(self.panels, self)
@@ -157,6 +159,7 @@ class MainWindow(FilesMixin, RunsMixin, QMainWindow):
         files.addSeparator()
         self.export_menu = files.addMenu("&Export")
         self._build_export_menu(self.export_menu)
+        self._build_pacs_menu(self.export_menu)
         files.addSeparator()
         files.addAction(a["quit"])
         view = bar.addMenu("&View")
@@ -311,4 +314,5 @@ class MainWindow(FilesMixin, RunsMixin, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_state()
         self.controller.shutdown()
+        self._shutdown_pacs()
         super().closeEvent(event)

@@ -168,6 +168,7 @@ class RunsMixin(_Base):
         self.controls.remember_seed(settings.seed)
         for act in getattr(self, "export_actions", []):
             act.setEnabled(True)
+        self._refresh_pacs_actions()
         if (
             self.auto_mask is None
             and getattr(result, "mask", None) is not None

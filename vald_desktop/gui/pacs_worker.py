@@ -1,0 +1,141 @@
+"""The PACS worker: C-ECHO, export-then-C-STORE and C-STORE of a saved file, on a thread of their own.
+
+The GUI thread never waits on the network (a PACS that does not answer takes the whole timeout) nor on writing a
+large Secondary Capture. Requests go in through queued signals, one sentence or the stored file comes back.
+The thread starts on first use, so windows that never talk to a PACS never own it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from ..core.errors import ValdError
+
+log = logging.getLogger(__name__)
+
+
+def _sentence(exc: BaseException) -> str:
+    if isinstance(exc, ValdError):
+        return str(exc)
+    return f"Sending to the PACS failed unexpectedly ({type(exc).__name__}); the details are in the log."
+
+
+class PacsWorker(QObject):
+    """Lives on the PACS thread. ``job`` is "echo" or "send"; ``path`` is the DICOM file (None for echo)."""
+
+    status = Signal(str)
+    succeeded = Signal(str, object, str)  # job, path, message
+    failed = Signal(str, object, str)  # job, path (the file on disk, when there is one), sentence
+
+    @Slot(object)
+    def echo(self, node: Any) -> None:
+        from ..core.pacs import echo
+
+        t0 = time.monotonic()
+        try:
+            echo(node)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence for the user
+            self._fail("echo", None, exc)
+            return
+        ms = (time.monotonic() - t0) * 1000
+        self.succeeded.emit(
+            "echo", None, f"Connection OK: {node.ae_title} at {node.address} answered in {ms:.0f} ms."
+        )
+
+    @Slot(object, object, object)
+    def send(self, node: Any, path: Path, export: Any) -> None:
+        """C-STORE ``path``; first write it from ``export`` (a callable returning the files) when one is given."""
+        from ..core.pacs import store
+
+        written: Path | None = path if export is None else None
+        try:
+            if export is not None:
+                self.status.emit(f"Writing {path.name}…")
+                export()
+                written = path
+            self.status.emit(f"Sending {path.name} to {node.ae_title} at {node.address}…")
+            store(node, path)
+        except Exception as exc:  # noqa: BLE001
+            self._fail("send", written, exc)
+            return
+        self.succeeded.emit(
+            "send", path, f"Sent {path.name} to {node.ae_title} at {node.address}; the PACS stored it."
+        )
+
+    def _fail(self, job: str, path: Path | None, exc: BaseException) -> None:
+        if not isinstance(exc, ValdError):
+            log.exception("PACS %s failed", job)
+        self.failed.emit(job, path, _sentence(exc))
+
+
+class PacsController(QObject):
+    """GUI-side handle: owns the thread, queues requests, re-emits the worker's answers on the GUI thread.
+
+    Connect widgets to the controller's signals, never to the worker's (see ``worker.SamplerController``).
+    """
+
+    status = Signal(str)
+    succeeded = Signal(str, object, str)
+    failed = Signal(str, object, str)
+    busyChanged = Signal(bool)  # noqa: N815 - Qt naming
+
+    _echo_requested = Signal(object)
+    _send_requested = Signal(object, object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread: QThread | None = None
+        self.worker: PacsWorker | None = None
+        self.busy = False
+        for sig in (self.succeeded, self.failed):
+            sig.connect(self._on_done)
+
+    def _ensure_thread(self) -> None:
+        if self.thread is not None:
+            return
+        self.thread = QThread()
+        self.thread.setObjectName("vald-pacs")
+        self.worker = PacsWorker()
+        self.worker.moveToThread(self.thread)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._echo_requested.connect(self.worker.echo, queued)
+        self._send_requested.connect(self.worker.send, queued)
+        for name in ("status", "succeeded", "failed"):
+            getattr(self.worker, name).connect(getattr(self, name), queued)
+        self.thread.start()
+
+    def echo(self, node: Any) -> bool:
+        """Start a C-ECHO; False (and nothing sent) while another request is in flight."""
+        if not self._begin():
+            return False
+        self._echo_requested.emit(node)
+        return True
+
+    def send(self, node: Any, path: Path, export: Any = None) -> bool:
+        if not self._begin():
+            return False
+        self._send_requested.emit(node, Path(path), export)
+        return True
+
+    def _begin(self) -> bool:
+        if self.busy:
+            return False
+        self._ensure_thread()
+        self.busy = True
+        self.busyChanged.emit(True)
+        return True
+
+    def _on_done(self, *_: object) -> None:
+        self.busy = False
+        self.busyChanged.emit(False)
+
+    def shutdown(self, timeout_ms: int = 15000) -> None:
+        """Stop the thread; a request in flight ends within the node's timeout."""
+        if self.thread is not None:
+            self.thread.quit()
+            self.thread.wait(timeout_ms)
