@@ -68,7 +68,7 @@ def test_paper_tables_without_fid_weights(tmp_path: Path, monkeypatch, capsys) -
     md = (out / "tables.md").read_text()
     assert "Table 1" in md and "Table 4" in md and "--fid-weights" in md
     rows = (out / "table3.csv").read_text().splitlines()
-    assert rows[0] == "row,n,value,std,paper"
+    assert rows[0] == "row,n,value,std,paper,paper_std"
     assert {r.split(",")[0] for r in rows[1:]} == {"COVID", "Lung_Opacity"}
     assert all(0 < float(r.split(",")[2]) < 1 for r in rows[1:])
     assert "| COVID | 2 |" in capsys.readouterr().out

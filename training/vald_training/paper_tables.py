@@ -9,8 +9,11 @@ Inputs:
 
 Tables: 1 FID of each class's counterfactuals against real Normal films; 2 MS-SSIM and 3 SSIM between each abnormal
 film and its counterfactual (mean ± std); 4 zero-shot cardiomegaly FID against CheXpert-small cardiomegaly films.
-The paper's numbers (arXiv 2401.01414) could not be retrieved here, so ``PAPER`` is empty and the column shows "–";
-fill ``PAPER`` to print them beside each row.
+Each row carries the paper's own number from ``PAPER`` (a "—" where none is entered). The paper's tables could not be
+read here: the stored copies of https://arxiv.org/html/2401.01414v1 and https://doi.org/10.1038/s41598-024-81646-x
+reachable offline hold only the title and abstract, so ``PAPER`` is empty rather than guessed. Enter each value from
+the paper's table with its (table, row) key; the row keys are the dataset's class folder names and, for table 4,
+``TABLE4_ROW``.
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from .pair_scores import mean_std, score_pairs
 CLASSES = ("COVID", "Lung_Opacity", "Viral Pneumonia")
 NORMAL = "Normal"
 INDUCED_DIR = "zero-shot-cardiomegaly"
-# (table, row) -> the paper's value. Unknown here: see the module docstring.
-PAPER: dict[tuple[int, str], float] = {}
+TABLE4_ROW = "zero-shot cardiomegaly"
+# (table, row) -> the paper's value, or (mean, std) where the paper gives both. Source: arXiv 2401.01414 /
+# Sci. Rep. 2024, doi 10.1038/s41598-024-81646-x. Empty: the tables could not be read here (module docstring).
+PAPER: dict[tuple[int, str], float | tuple[float, float]] = {}
+NO_VALUE = "—"
 
 FidFn = Callable[[list[Path], list[Path]], float]
 
@@ -142,7 +148,7 @@ def compute_tables(
         try:
             real = chexpert_cardiomegaly(chexpert, chexpert_limit)
             made = generated_images(induced)
-            rows4.append({"row": "zero-shot cardiomegaly", "n": len(made), "value": fid(made, real)})
+            rows4.append({"row": TABLE4_ROW, "n": len(made), "value": fid(made, real)})
         except ValdError as exc:
             note4 = str(exc)
     tables["table4"] = {
@@ -155,7 +161,7 @@ def compute_tables(
 
 def _fmt(value: float | None, std: float | None = None) -> str:
     if value is None or math.isnan(value):
-        return "–"
+        return NO_VALUE
     if std is None or math.isnan(std):
         return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
     return f"{value:.4f} ± {std:.4f}"
@@ -169,32 +175,46 @@ def to_markdown(tables: dict[str, Any]) -> str:
         out.append("| row | n | this run | paper |\n|---|---:|---:|---:|")
         for r in t["rows"]:
             out.append(
-                f"| {r['row']} | {r['n']} | {_fmt(r['value'], r.get('std'))} | {_fmt(PAPER.get((number, r['row'])))} |"
+                f"| {r['row']} | {r['n']} | {_fmt(r['value'], r.get('std'))} | {_fmt(*paper_value(number, r['row']))} |"
             )
         if t.get("note"):
             out.append(f"\n{t['note']}")
         out.append("")
-    out.append(
-        "The paper's numbers were not available when this was written; the 'paper' column stays empty."
-    )
+    if PAPER:
+        out.append(
+            "'paper': Siddiqui et al., arXiv 2401.01414 (Sci. Rep. 2024); — where the paper gives no value."
+        )
+    else:
+        out.append("'paper': the paper's values are not entered in this version (see paper_tables.PAPER).")
     return "\n".join(out) + "\n"
 
 
+def paper_value(table: int, row: str) -> tuple[float | None, float | None]:
+    """The paper's (value, std) for a row; (None, None) where it gives none."""
+    entry = PAPER.get((table, row))
+    if entry is None:
+        return None, None
+    if isinstance(entry, tuple):
+        return float(entry[0]), float(entry[1])
+    return float(entry), None
+
+
 def write_tables(tables: dict[str, Any], out: Path) -> list[Path]:
-    """``tables.md`` plus ``table{1..4}.csv`` (row, n, value, std, paper) in ``out``."""
+    """``tables.md`` plus ``table{1..4}.csv`` (row, n, value, std, paper, paper_std) in ``out``."""
     written = [write_text(out / "tables.md", to_markdown(tables))]
     for number in (1, 2, 3, 4):
-        lines = ["row,n,value,std,paper"]
+        lines = ["row,n,value,std,paper,paper_std"]
         for r in tables[f"table{number}"]["rows"]:
-            paper = PAPER.get((number, r["row"]))
+            paper, paper_std = paper_value(number, r["row"])
             std = r.get("std")
             cells = [
                 r["row"],
                 str(r["n"]),
                 f"{r['value']:.6f}",
                 "" if std is None or math.isnan(std) else f"{std:.6f}",
+                "" if paper is None else f"{paper}",
+                "" if paper_std is None else f"{paper_std}",
             ]
-            cells.append("" if paper is None else f"{paper}")
             lines.append(",".join(f'"{c}"' if "," in c or " " in c else c for c in cells))
         written.append(write_text(out / f"table{number}.csv", "\n".join(lines) + "\n"))
     return written
