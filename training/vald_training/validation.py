@@ -1,24 +1,34 @@
-"""Validation samples during training: fixed films and seeds through the img2img sampler -> composites.
+"""Validation samples during training: fixed films and seeds through the app's own sampler -> composites + numbers.
 
-The films go through the same diffusers ``StableDiffusionImg2ImgPipeline`` that ``vald run`` uses, with the model's
-own attention-mask policy, so what is logged is what a user would see. Composites (input | counterfactual | red map of
-input − counterfactual) are written to ``OUT/.samples/`` and logged to the trackers.
+The in-training weights (EMA weights when EMA is on) are wrapped in a ``StableDiffusionImg2ImgPipeline`` and handed to
+``vald_desktop.core.sampler.Engine`` — the code path of ``vald run``: same film loading, lung mask, ``RunSettings``,
+prompt encoding, scheduler, seeds and map. So a composite here is what ``vald run --model`` gives for a checkpoint of
+these weights. Written to ``OUT/.samples/``: ``{tag}-{k}.png`` (the ``vald run`` composite), ``{tag}-{k}.npz``
+(counterfactual and map, float32) and one line per film in ``validation.jsonl``; the numbers also go to the trackers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .data import load_gray
+from vald_desktop.core.errors import ValdError
 
 if TYPE_CHECKING:
+    from vald_desktop.core.settings import RunSettings
+
     from .trainer import Trainer
 
 log = logging.getLogger(__name__)
+SAMPLES_DIR = ".samples"
+NUMBERS_FILE = "validation.jsonl"
 
 
 def default_validation_films(trainer: Trainer, n: int = 2) -> list[Path]:
@@ -31,93 +41,164 @@ def default_validation_films(trainer: Trainer, n: int = 2) -> list[Path]:
     return films or [ds.examples[0].path]
 
 
-def composite(inp: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """HxW inputs in [0,1] -> H x 3W x 3 uint8: input, counterfactual, input with the removed signal in red."""
-    diff = np.clip(inp - out, 0.0, 1.0)
-    alpha = np.clip(diff / max(float(diff.max()), 1e-6), 0, 1)[..., None] * 0.8
-    base = np.repeat(inp[..., None], 3, axis=2)
-    red = base * (1 - alpha) + np.array([1.0, 0.0, 0.0]) * alpha
-    panels = [np.repeat(inp[..., None], 3, axis=2), np.repeat(out[..., None], 3, axis=2), red]
-    return (np.concatenate(panels, axis=1) * 255).round().astype(np.uint8)
+def validation_settings(trainer: Trainer, k: int, masked: bool) -> RunSettings:
+    """The ``RunSettings`` of film ``k``: the config's prompt/strength/guidance/steps, seed = training seed + k."""
+    from vald_desktop.core.settings import RunSettings
 
-
-def sample_counterfactual(
-    pipe: Any, gray: np.ndarray, prompt: str, *, strength: float, guidance: float, steps: int, seed: int
-) -> np.ndarray:
-    import torch
-    from PIL import Image
-
-    image = Image.fromarray((gray * 255).round().astype(np.uint8)).convert("RGB")
-    gen = torch.Generator().manual_seed(seed)
-    result = pipe(
-        prompt=prompt,
-        image=image,
-        strength=strength,
-        guidance_scale=guidance,
-        num_inference_steps=steps,
-        generator=gen,
-        output_type="np",
+    cfg = trainer.cfg
+    return RunSettings(
+        prompt=cfg.validation_prompt,
+        strength=cfg.validation_strength,
+        guidance=cfg.validation_guidance,
+        steps=cfg.validation_inference_steps,
+        seed=cfg.seed + k,
+        mask_mode="auto" if masked else "none",
+        preview_every=0,
     )
-    return np.asarray(result.images[0], dtype=np.float32).mean(axis=2)
 
 
-def run_validation(trainer: Trainer, tag: str) -> list[Path]:
-    """Main process only; returns the composite paths written (none when there are no films)."""
-    import torch
-    from diffusers import StableDiffusionImg2ImgPipeline
-    from PIL import Image
+def film_and_mask(path: Path) -> tuple[np.ndarray, Any]:
+    """The film as ``vald run`` sees it, and its lung mask (dataset sibling or automatic; None when none fits)."""
+    from vald_desktop.core.films import load_film
+    from vald_desktop.core.masks import resolve_mask
 
-    acc, cfg = trainer.acc, trainer.cfg
-    acc.wait_for_everyone()
-    written: list[Path] = []
-    if not acc.is_main_process or cfg.validation_inference_steps < 1:
-        acc.wait_for_everyone()
-        return written
-    films = [Path(p) for p in cfg.validation_images] or default_validation_films(trainer)
+    film = load_film(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an implausible automatic mask still gives usable numbers
+            lung = resolve_mask(film, film_path=path)
+    except ValdError:
+        lung = None
+    return film.display(), lung
+
+
+def map_numbers(result: Any) -> dict[str, float]:
+    """How much the counterfactual changed: mean |map| over the film and inside the lungs (when there is a mask)."""
+    m = np.abs(np.asarray(result.map, dtype=np.float32))
+    numbers = {"map_abs_mean": float(m.mean())}
+    if result.mask is not None:
+        inside = np.asarray(result.mask.mask, dtype=bool)
+        numbers["map_abs_mean_lungs"] = float(m[inside].mean()) if inside.any() else 0.0
+    return numbers
+
+
+@contextlib.contextmanager
+def sampling_weights(trainer: Trainer) -> Iterator[tuple[Any, Any]]:
+    """(unet, text_encoder) in eval mode, EMA weights swapped in, VAE in the UNet's dtype; all restored after."""
+    acc = trainer.acc
     unet = acc.unwrap_model(trainer.unet)
     text_encoder = acc.unwrap_model(trainer.text_encoder)
-    was_training = unet.training, text_encoder.training
+    vae = trainer.parts.vae
+    modes = unet.training, text_encoder.training
+    vae_dtype = vae.dtype
     unet.eval()
     text_encoder.eval()
+    if trainer.ema is not None:
+        trainer.ema.store(unet.parameters())
+        trainer.ema.copy_to(unet.parameters())
+    # A bf16 VAE beside fp32 trainable weights (CUDA mixed precision) cannot decode the UNet's fp32 latents.
+    if vae_dtype != unet.dtype:
+        vae.to(dtype=unet.dtype)
+    try:
+        yield unet, text_encoder
+    finally:
+        if vae.dtype != vae_dtype:
+            vae.to(dtype=vae_dtype)
+        if trainer.ema is not None:
+            trainer.ema.restore(unet.parameters())
+        unet.train(modes[0])
+        text_encoder.train(modes[1])
+
+
+def make_engine(trainer: Trainer, unet: Any, text_encoder: Any) -> Any:
+    """An ``Engine`` (the ``vald run`` sampler) around the in-memory modules; a fresh one each time, so no cache
+    holds embeddings or latents of older weights."""
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    from vald_desktop.core.sampler import Engine
+
+    p = trainer.parts
     pipe = StableDiffusionImg2ImgPipeline(
-        vae=trainer.parts.vae,
+        vae=p.vae,
         text_encoder=text_encoder,
-        tokenizer=trainer.parts.tokenizer,
+        tokenizer=p.tokenizer,
         unet=unet,
-        scheduler=trainer.parts.scheduler,
+        scheduler=p.scheduler,
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.set_progress_bar_config(disable=True)
-    folder = trainer.out / ".samples"
-    folder.mkdir(parents=True, exist_ok=True)
-    images = []
-    with torch.no_grad():
-        for k, film in enumerate(films):
-            try:
-                gray = load_gray(film, cfg.resolution)
-            except Exception:  # a broken validation film must not stop training
-                log.warning("validation film %s cannot be read", film.name)
-                continue
-            out = sample_counterfactual(
-                pipe,
-                gray,
-                cfg.validation_prompt,
-                strength=cfg.validation_strength,
-                guidance=cfg.validation_guidance,
-                steps=cfg.validation_inference_steps,
-                seed=cfg.seed + k,
-            )
-            comp = composite(gray, out)
-            path = folder / f"{tag}-{k}.png"
-            Image.fromarray(comp).save(path)
-            written.append(path)
-            images.append(comp)
-    unet.train(was_training[0])
-    text_encoder.train(was_training[1] and cfg.train_text_encoder)
-    for tracker in acc.trackers:
-        if tracker.name == "tensorboard" and images:
-            tracker.writer.add_images("validation", np.stack(images), trainer.global_step, dataformats="NHWC")
+    # The engine's out-of-memory retry would hang CPU-offload hooks on the modules being trained: fail the sample.
+    pipe._vald_low_memory = True
+    return Engine.from_pipeline(pipe, trainer.out)
+
+
+def run_validation(trainer: Trainer, tag: str) -> list[Path]:
+    """Main process only; returns the composite paths written (none when there are no films)."""
+    acc, cfg = trainer.acc, trainer.cfg
+    acc.wait_for_everyone()
+    written: list[Path] = []
+    if acc.is_main_process and cfg.validation_inference_steps >= 1:
+        written = _validate(trainer, tag)
     acc.wait_for_everyone()
     return written
+
+
+def _validate(trainer: Trainer, tag: str) -> list[Path]:
+    from vald_desktop.core import atomic
+    from vald_desktop.core.attribution import composite
+    from vald_desktop.core.provenance import write_png
+
+    cfg = trainer.cfg
+    films = [Path(p) for p in cfg.validation_images] or default_validation_films(trainer)
+    folder = trainer.out / SAMPLES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    images: list[tuple[int, np.ndarray]] = []
+    rows: list[dict[str, Any]] = []
+    with sampling_weights(trainer) as (unet, text_encoder):
+        engine = make_engine(trainer, unet, text_encoder)
+        for k, film_path in enumerate(films):
+            try:  # a broken validation film or a failed sample must not stop training
+                image, lung = film_and_mask(film_path)
+                settings = validation_settings(trainer, k, lung is not None)
+                result = engine.run(image, settings, mask=lung)
+            except ValdError as exc:
+                log.warning("validation film %d skipped: %s", k, exc)
+                continue
+            numbers = map_numbers(result)
+            caption = (
+                f"{tag} · {settings.prompt!r} · strength {settings.strength} · guidance {settings.guidance}"
+            )
+            comp = composite(result.original, result.counterfactual, result.map, None, caption)
+            path = folder / f"{tag}-{k}.png"
+            record = {"step": trainer.global_step, "tag": tag, "film": k, **result.record}
+            write_png(path, comp, record)
+            atomic.write_with(
+                folder / f"{tag}-{k}.npz",
+                lambda fh, r=result: np.savez(fh, counterfactual=r.counterfactual, map=r.map),
+            )
+            written.append(path)
+            images.append((k, comp))
+            rows.append(
+                {"step": trainer.global_step, "tag": tag, "film": k, "seed": settings.seed, **numbers}
+            )
+    _log_numbers(trainer, folder / NUMBERS_FILE, rows, images)
+    return written
+
+
+def _log_numbers(
+    trainer: Trainer, path: Path, rows: list[dict[str, Any]], images: list[tuple[int, np.ndarray]]
+) -> None:
+    if not rows:
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(row) + "\n" for row in rows)
+    keys = sorted({key for row in rows for key in row if key.startswith("map_")})
+    means = {f"validation/{key}": float(np.mean([row[key] for row in rows if key in row])) for key in keys}
+    trainer.acc.log(means, step=trainer.global_step)
+    for tracker in trainer.acc.trackers:
+        if tracker.name == "tensorboard":
+            # Composites differ in width (film aspect), so each is its own image.
+            for k, image in images:
+                tracker.writer.add_image(f"validation/{k}", image, trainer.global_step, dataformats="HWC")

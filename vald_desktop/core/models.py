@@ -142,6 +142,11 @@ def check_model_dir(path: str | Path) -> None:
 def native_size(folder: Path) -> int:
     unet = _read_json(folder / "unet" / "config.json", folder)
     vae = _read_json(folder / "vae" / "config.json", folder)
+    return _native_size(unet, vae)
+
+
+def _native_size(unet: Any, vae: Any) -> int:
+    """UNet sample size x VAE factor from the two configs (plain dicts or diffusers' frozen configs)."""
     factor = 2 ** (len(vae.get("block_out_channels", [0, 0, 0, 0])) - 1)
     size = unet.get("sample_size", 64)
     size = size[0] if isinstance(size, (list, tuple)) else size
@@ -222,10 +227,7 @@ def load_pipeline(path: str | Path, device: str | None = None) -> tuple[Any, Mod
         dlogging.enable_progress_bar()
         tlogging.enable_progress_bar()
     pipe.set_progress_bar_config(disable=True)
-    tok = pipe.tokenizer
-    max_pos = int(getattr(pipe.text_encoder.config, "max_position_embeddings", MAX_TOKENS) or MAX_TOKENS)
-    if not tok.model_max_length or tok.model_max_length > MAX_TOKENS:
-        tok.model_max_length = min(MAX_TOKENS, max_pos)
+    cap_tokenizer(pipe)
     low_memory = False
     try:
         pipe.to(dev)
@@ -250,6 +252,31 @@ def load_pipeline(path: str | Path, device: str | None = None) -> tuple[Any, Mod
         low_memory=low_memory,
     )
     return pipe, info
+
+
+def cap_tokenizer(pipe: Any) -> None:
+    """Cap the tokenizer at SD's 77 tokens (RadBERT leaves it unset) and at the encoder's position table."""
+    tok = pipe.tokenizer
+    max_pos = int(getattr(pipe.text_encoder.config, "max_position_embeddings", MAX_TOKENS) or MAX_TOKENS)
+    if not tok.model_max_length or tok.model_max_length > MAX_TOKENS:
+        tok.model_max_length = min(MAX_TOKENS, max_pos)
+
+
+def pipeline_info(pipe: Any, folder: str | Path) -> ModelInfo:
+    """ModelInfo for an img2img pipeline built in memory (e.g. weights in training), named after ``folder``.
+
+    Device and dtype are the UNet's; there is no manifest hash because the weights are not that folder's files.
+    """
+    return ModelInfo(
+        name=Path(folder).name,
+        path=Path(folder).resolve(),
+        device=str(pipe.unet.device),
+        dtype=str(pipe.unet.dtype).removeprefix("torch."),
+        text_encoder=text_encoder_kind(pipe.text_encoder.config.to_dict()),
+        native_size=_native_size(pipe.unet.config, pipe.vae.config),
+        manifest_hash=None,
+        attention_mask=bool(getattr(pipe.text_encoder.config, "use_attention_mask", False)),
+    )
 
 
 def enter_low_memory(pipe: Any, device: str) -> bool:

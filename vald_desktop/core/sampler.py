@@ -26,7 +26,14 @@ import numpy as np
 from .attribution import signed_map
 from .errors import Cancelled, FilmError, MaskError, OutOfMemoryError, SettingsError
 from .geometry import Placement, mask_to_model, to_film, to_model
-from .models import ModelInfo, enter_low_memory, load_pipeline, resolve_model_dir
+from .models import (
+    ModelInfo,
+    cap_tokenizer,
+    enter_low_memory,
+    load_pipeline,
+    pipeline_info,
+    resolve_model_dir,
+)
 from .provenance import build_record
 from .settings import RunSettings
 from .steps import Progress, StepHook
@@ -73,6 +80,22 @@ class Engine:
         self._texts: OrderedDict[str, Any] = OrderedDict()
         self._scheduler_config: dict[str, Any] = {}
         self._lock = threading.RLock()
+
+    @classmethod
+    def from_pipeline(cls, pipe: Any, folder: str | Path) -> Engine:
+        """An engine around a ready ``StableDiffusionImg2ImgPipeline`` (e.g. the weights being trained), so a
+        caller gets exactly what ``vald run`` does without writing the weights out first.
+
+        ``folder`` (an existing folder) names the model; ``load`` keeps this pipeline while it is the model folder.
+        The pipeline is used as given (device, dtype); only its tokenizer is capped at 77 tokens, as on loading.
+        """
+        engine = cls(folder)
+        cap_tokenizer(pipe)
+        pipe.set_progress_bar_config(disable=True)
+        engine.pipe = pipe
+        engine.info = pipeline_info(pipe, folder)
+        engine._scheduler_config = dict(pipe.scheduler.config)
+        return engine
 
     # -- model lifecycle -------------------------------------------------------------------------------------------
     def set_model(self, model_dir: str | Path | None, device: str | None = None) -> None:
