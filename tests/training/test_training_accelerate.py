@@ -1,6 +1,7 @@
 """Data-parallel training under `accelerate launch` with 2 CPU processes equals one process with the same global batch.
 
-accelerate 1.x runs `--cpu` launches in one process unless MPI is set up, so two gloo processes are started with
+accelerate 1.x (checked with 1.15) sends `--cpu` launches to its simple launcher, which starts one process unless an
+MPI hostfile is given, so `--cpu --num_processes 2` would train once. Two gloo processes are started with
 `--multi_gpu` (torch.distributed.run) and ACCELERATE_USE_CPU=1, which keeps every process on the CPU.
 """
 
@@ -57,7 +58,14 @@ def test_two_processes_equal_one_with_the_same_global_batch(
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
-    # Only the main process writes: one log line per step, one output folder, one card.
+    # Two distinct processes trained (ranks 0 and 1 of 2, each to the last step), not one process twice...
+    ranks = json.loads((tmp_path / "ddp" / ".logs" / "ranks.json").read_text())
+    assert sorted((r["rank"], r["world_size"]) for r in ranks) == [(0, 2), (1, 2)], ranks
+    assert len({r["pid"] for r in ranks}) == 2 and all(r["steps"] == 4 for r in ranks), ranks
+    assert [
+        r["world_size"] for r in json.loads((tmp_path / "single" / ".logs" / "ranks.json").read_text())
+    ] == [1]
+    # ...and only the main process writes: one log line per step, one output folder, one card.
     lines = (tmp_path / "ddp" / ".logs" / "loss.jsonl").read_text().splitlines()
     assert [json.loads(x)["step"] for x in lines] == [1, 2, 3, 4]
     assert "2 process(es)" in (tmp_path / "ddp" / "README.md").read_text()

@@ -10,6 +10,8 @@ import importlib.util
 import json
 import logging
 import os
+import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -44,13 +46,20 @@ def _make_optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> Any:
     return torch.optim.AdamW(groups, **kwargs)
 
 
+TENSORBOARD_MISSING = (
+    "TensorBoard is not installed (pip install tensorboard); losses go to OUT/.logs/loss.jsonl only."
+)
+
+
 def _trackers(cfg: TrainConfig) -> list[str]:
+    """accelerate's trackers for ``report_to``; TensorBoard falls back to the loss.jsonl (always written)."""
     if cfg.report_to in ("", "none"):
         return []
     if cfg.report_to == "tensorboard" and not (
         importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX")
     ):
-        log.info("TensorBoard is not installed; losses go to the progress bar and OUT/.logs/loss.jsonl only")
+        if os.environ.get("RANK", "0") == "0":  # one notice per run, not one per process
+            print(f"note: {TENSORBOARD_MISSING}", file=sys.stderr)
         return []
     return [cfg.report_to]
 
@@ -367,12 +376,32 @@ class Trainer:
         }
         from .export import export_model
 
+        self._record_ranks()
         if self.ema is not None:  # the final samples show the weights that are exported
             self.ema.copy_to(self.acc.unwrap_model(self.unet).parameters())
         samples = run_validation(self, "final")
         export_model(self, result, samples)
         self.acc.end_training()
         return result
+
+    def _record_ranks(self) -> None:
+        """OUT/.logs/ranks.json: which processes trained (rank, world size, host, pid), gathered to the main one."""
+        from accelerate.utils import gather_object
+
+        me = {
+            "rank": self.acc.process_index,
+            "world_size": self.acc.num_processes,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "device": str(self.acc.device),
+            "steps": self.global_step,
+        }
+        ranks = gather_object([me])
+        if self.acc.is_main_process:
+            from vald_desktop.core import atomic
+
+            (self.out / ".logs").mkdir(parents=True, exist_ok=True)
+            atomic.write_text(self.out / ".logs" / "ranks.json", json.dumps(ranks, indent=2) + "\n")
 
     def _append_log(self, metrics: dict[str, float]) -> None:
         if not self.acc.is_main_process:
