@@ -1,6 +1,6 @@
 """A private Orthanc PACS on loopback for the tests that send DICOM (export and GUI).
 
-A plain module (not a conftest), so any test area can ``from orthanc_server import orthanc`` to get the fixture:
+A plain module (not a conftest), so any test area can ``from orthanc_server import orthanc_fixture`` to get the ``orthanc`` fixture:
 own free ports, temporary storage, and only ``ALLOWED_AET`` may echo or store. Tests using it are marked
 ``@pytest.mark.orthanc`` and are skipped where Orthanc is not installed.
 """
@@ -43,8 +43,8 @@ class Orthanc:
             return json.loads(resp.read())
 
 
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+@pytest.fixture(scope="module", name="orthanc")
+def orthanc_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
     """A private Orthanc on 127.0.0.1: own free ports, temp storage, only ALLOWED_AET may echo or store.
 
     One per test module (and per xdist worker), so parallel runs never share ports or storage.

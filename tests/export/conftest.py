@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from orthanc_server import orthanc  # noqa: F401 - the shared fixture, also used by the GUI tests
+from orthanc_server import orthanc_fixture  # noqa: F401 - the shared ``orthanc`` fixture
 
 from vald_desktop.core.settings import RunSettings
 

@@ -52,7 +52,7 @@ class PacsMixin(_Base):
         self.pacs.busyChanged.connect(self._on_pacs_busy)
 
     def _build_pacs_menu(self, menu: QMenu) -> None:
-        self.statusBar().addWidget(self.pacs_progress)
+        self.statusBar().addPermanentWidget(self.pacs_progress)  # temporary messages would hide a plain one
         menu.addSeparator()
         self.pacs_actions: dict[str, QAction] = {}
         handlers = {
