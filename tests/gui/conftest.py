@@ -89,3 +89,38 @@ def no_threads_left():
     before = threading.active_count()
     yield
     assert threading.active_count() <= before + 1
+
+
+@pytest.fixture
+def open_and_wait(qtbot):
+    """``open_and_wait(window, path)``: open a film or folder and wait until it is shown (True) or refused (False).
+
+    Films are decoded off the GUI thread, so ``window.open_path`` returns before the film is on screen. Pass a
+    callable instead of a path to wait for an open it starts (a drop, PgDown).
+    """
+
+    def _open(window, what, timeout_ms: int = 30000) -> bool:
+        outcome: list[bool] = []
+        loader = window.film_loader
+
+        def loaded(_film) -> None:
+            outcome.append(True)
+
+        def failed(_sentence: str) -> None:
+            outcome.append(False)
+
+        # Connected after the window's own handlers: when these run, the window has already applied the film.
+        loader.loaded.connect(loaded)
+        loader.failed.connect(failed)
+        try:
+            if callable(what):
+                what()
+            elif not window.open_path(what):
+                return False
+            qtbot.waitUntil(lambda: bool(outcome), timeout=timeout_ms)
+        finally:
+            loader.loaded.disconnect(loaded)
+            loader.failed.disconnect(failed)
+        return outcome[-1]
+
+    return _open

@@ -15,7 +15,7 @@ from vald_desktop.core.settings import RunSettings
 pytestmark = pytest.mark.gui
 
 
-def test_dropping_a_file_on_the_window_opens_it(make_window, phantom_png):
+def test_dropping_a_file_on_the_window_opens_it(open_and_wait, make_window, phantom_png):
     w = make_window()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(phantom_png))])
@@ -25,12 +25,14 @@ def test_dropping_a_file_on_the_window_opens_it(make_window, phantom_png):
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)  # fmt: skip
-    QApplication.sendEvent(w, drop)
+    assert open_and_wait(w, lambda: QApplication.sendEvent(w, drop))
     assert w.film is not None and w.film.source == phantom_png.name
     assert phantom_png.name in w.windowTitle()
 
 
-def test_folder_opens_first_film_and_page_keys_step_through(make_window, phantom_png, tmp_path, qtbot):
+def test_folder_opens_first_film_and_page_keys_step_through(
+    open_and_wait, make_window, phantom_png, tmp_path, qtbot
+):
     folder = tmp_path / "study"
     folder.mkdir()
     (folder / "0-notes.txt").write_text("not a film")
@@ -40,20 +42,20 @@ def test_folder_opens_first_film_and_page_keys_step_through(make_window, phantom
     w = make_window()
     w.activateWindow()  # window shortcuts only fire in the active window
     qtbot.waitUntil(w.isActiveWindow, timeout=3000)
-    assert w.open_path(folder)
+    assert open_and_wait(w, folder)
     assert w.film.source == "b.png", "the unreadable a.png should be skipped"
-    qtbot.keyClick(w.panels.original, Qt.Key.Key_PageDown)
+    assert open_and_wait(w, lambda: qtbot.keyClick(w.panels.original, Qt.Key.Key_PageDown))
     assert w.film.source == "c.png"
-    qtbot.keyClick(w.panels.original, Qt.Key.Key_PageDown)
-    assert w.film.source == "c.png"
-    qtbot.keyClick(w.panels.original, Qt.Key.Key_PageUp)
+    qtbot.keyClick(w.panels.original, Qt.Key.Key_PageDown)  # already the last film: nothing to open
+    assert not w.film_loader.busy and w.film.source == "c.png"
+    assert open_and_wait(w, lambda: qtbot.keyClick(w.panels.original, Qt.Key.Key_PageUp))
     assert w.film.source == "b.png"
 
 
-def test_export_writes_pngs_with_record_and_refuses_without_a_result(make_window, slow_engine, phantom_png,
+def test_export_writes_pngs_with_record_and_refuses_without_a_result(open_and_wait, make_window, slow_engine, phantom_png,
                                                                       tmp_path, qtbot):  # fmt: skip
     w = make_window(engine=slow_engine)
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     w.export_dialog("png", "")
     assert "Generate" in w.last_error
     slow_engine.steps = 2

@@ -31,10 +31,10 @@ def _generate(qtbot, w, settings=FAST, timeout=60000):
 
 
 def test_generate_reports_started_progress_previews_finished_in_order(
-    make_window, tiny_model_dir, phantom_png, qtbot
+    open_and_wait, make_window, tiny_model_dir, phantom_png, qtbot
 ):
     w = make_window(model_dir=tiny_model_dir)
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     events = _record(w.controller)
     _generate(qtbot, w)
     names = [e[0] for e in events]
@@ -53,10 +53,10 @@ def test_generate_reports_started_progress_previews_finished_in_order(
 
 
 def test_restoring_a_history_entry_brings_back_its_settings_and_images(
-    make_window, tiny_model_dir, phantom_png, qtbot
+    open_and_wait, make_window, tiny_model_dir, phantom_png, qtbot
 ):
     w = make_window(model_dir=tiny_model_dir)
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     _generate(qtbot, w, FAST.replace(seed=1))
     first = w.result
     _generate(qtbot, w, FAST.replace(seed=2, prompt="cardiomegaly"))
@@ -74,10 +74,10 @@ def test_restoring_a_history_entry_brings_back_its_settings_and_images(
 
 
 def test_cancel_stops_the_run_within_a_step_and_the_app_stays_usable(
-    make_window, slow_engine, phantom_png, qtbot
+    open_and_wait, make_window, slow_engine, phantom_png, qtbot
 ):
     w = make_window(engine=slow_engine)
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     w.controls.set_settings(FAST)
     steps: list[int] = []
     w.controller.progress.connect(lambda s, t, e: steps.append(s))
@@ -94,9 +94,9 @@ def test_cancel_stops_the_run_within_a_step_and_the_app_stays_usable(
     assert w.history.list.count() == 1
 
 
-def test_cancel_interrupts_the_real_pipeline(make_window, tiny_model_dir, phantom_png, qtbot):
+def test_cancel_interrupts_the_real_pipeline(open_and_wait, make_window, tiny_model_dir, phantom_png, qtbot):
     w = make_window(model_dir=tiny_model_dir)
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     w.controls.set_settings(RunSettings(steps=400, strength=1.0, mask_mode="none", preview_every=0))
     last: list[tuple[int, int]] = []
     w.controller.progress.connect(lambda s, t, e: last.append((s, t)))
@@ -109,14 +109,14 @@ def test_cancel_interrupts_the_real_pipeline(make_window, tiny_model_dir, phanto
 
 
 def test_missing_model_shows_one_sentence_and_generate_fails_cleanly(
-    make_window, tmp_path, phantom_png, qtbot
+    open_and_wait, make_window, tmp_path, phantom_png, qtbot
 ):
     w = make_window(model_dir=tmp_path / "no-such-model")
     with qtbot.waitSignal(w.controller.model_failed, timeout=30000):
         w.start()
     assert "does not exist" in w.last_error and "Traceback" not in w.last_error
     assert "Not available" in w.controls.model_label.text()
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     w.controls.set_settings(FAST)
     with qtbot.waitSignal(w.controller.failed, timeout=30000):
         w.generate()
@@ -124,25 +124,27 @@ def test_missing_model_shows_one_sentence_and_generate_fails_cleanly(
     assert w.controls.generate.isEnabled(), "Generate stays disabled after a failed run"
 
 
-def test_bad_file_shows_a_sentence_and_keeps_the_open_film(make_window, phantom_png, tmp_path):
+def test_bad_file_shows_a_sentence_and_keeps_the_open_film(open_and_wait, make_window, phantom_png, tmp_path):
     w = make_window()
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a picture")
-    assert not w.open_path(bad)
+    assert not open_and_wait(w, bad)
     assert w.last_error and "Traceback" not in w.last_error and len(w.last_error.splitlines()) == 1
     assert w.film.source == phantom_png.name
-    assert not w.open_path(tmp_path / "missing.dcm")
+    assert not open_and_wait(w, tmp_path / "missing.dcm")
     empty = tmp_path / "empty-folder"
     empty.mkdir()
-    assert not w.open_path(empty) and "no films" in w.last_error
+    assert not open_and_wait(w, empty) and "no films" in w.last_error
 
 
-def test_generate_without_a_film_or_with_invalid_settings_explains_why(make_window, slow_engine, phantom_png):
+def test_generate_without_a_film_or_with_invalid_settings_explains_why(
+    open_and_wait, make_window, slow_engine, phantom_png
+):
     w = make_window(engine=slow_engine)
     w.generate()
     assert "Open a film" in w.last_error
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     w.controls.steps.setValue(1)
     w.controls.strength.setValue(0.5)
     assert not w.controls.generate.isEnabled()
@@ -152,11 +154,11 @@ def test_generate_without_a_film_or_with_invalid_settings_explains_why(make_wind
 
 
 def test_automatic_lung_mask_is_outlined_and_confines_the_map(
-    make_window, tiny_model_dir, phantom_png, qtbot
+    open_and_wait, make_window, tiny_model_dir, phantom_png, qtbot
 ):
     w = make_window(model_dir=tiny_model_dir)
     with qtbot.waitSignal(w.controller.mask_ready, timeout=60000):
-        assert w.open_path(phantom_png)
+        assert open_and_wait(w, phantom_png)
     assert w.auto_mask is not None and w.auto_mask.mask.any()
     assert w.panels.original.has_layer(), "the lung outline is not shown"
     _generate(qtbot, w, FAST.replace(mask_mode="auto", confine_to_mask=True))

@@ -30,10 +30,10 @@ def _stroke(panel, film_points):
 
 
 @pytest.fixture
-def window(make_window, phantom_png, qtbot):
+def window(open_and_wait, make_window, phantom_png, qtbot):
     w = make_window()
     w.resize(1400, 800)
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     qtbot.waitExposed(w)
     auto = np.zeros(w.film.shape, bool)
     auto[60:200, 30:110] = True
@@ -102,9 +102,9 @@ def test_edited_mask_saves_as_png_and_loads_back(window, tmp_path):
     assert lung.left[:, 200].any() and not lung.left[:, 60].any(), "patient left must be the image right"
 
 
-def test_edited_mode_without_a_mask_explains_itself(make_window, phantom_png, slow_engine):
+def test_edited_mode_without_a_mask_explains_itself(open_and_wait, make_window, phantom_png, slow_engine):
     w = make_window(engine=slow_engine)
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     w.mask_editor.set_automatic(None)
     w.controls.set_mask_mode("edited")
     w.generate()

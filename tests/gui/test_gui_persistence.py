@@ -9,9 +9,11 @@ from vald_desktop.core.settings import RunSettings
 pytestmark = pytest.mark.gui
 
 
-def test_last_settings_and_recent_files_come_back_after_restart(make_window, qsettings, phantom_png):
+def test_last_settings_and_recent_files_come_back_after_restart(
+    open_and_wait, make_window, qsettings, phantom_png
+):
     w = make_window()
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     chosen = RunSettings(prompt="cardiomegaly", strength=0.8, guidance=7.5, steps=30, scheduler="ddim", seed=1234,
                          seeds=2, mask_mode="none")  # fmt: skip
     w.controls.set_settings(chosen)

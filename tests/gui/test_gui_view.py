@@ -36,10 +36,10 @@ def _wheel(panel, pos, steps):
 
 
 @pytest.fixture
-def window(make_window, phantom_png, qtbot):
+def window(open_and_wait, make_window, phantom_png, qtbot):
     w = make_window()
     w.resize(1400, 800)
-    assert w.open_path(phantom_png)
+    assert open_and_wait(w, phantom_png)
     qtbot.waitExposed(w)
     return w
 

@@ -22,14 +22,16 @@ from ..core.viewing import (
     value_range,
     window_label,
 )
-from .image_panels import PANEL_TITLES, PanelGroup
-from .overlay_cache import overlay_layer_for
+from .film_loader import LoadedFilm
+from .image_panels import PANEL_TITLES, ImagePanel, PanelGroup
 from .qimage import array_to_pixmap
+from .result_drawing import ResultDrawer
 
 
 class FilmView(QObject):
     windowChanged = Signal(str)  # "W 400 L 1200" for the status bar
     readout = Signal(str)  # pixel read-out under the cursor
+    drawn = Signal()  # the current result (or comparison) is fully on screen
 
     def __init__(self, panels: PanelGroup, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +46,9 @@ class FilmView(QObject):
         self._vrange = (0.0, 1.0)
         self._display: np.ndarray | None = None
         self._display_pixmap: QPixmap | None = None
+        self._display_key: tuple[int, Any] | None = None  # (film, window) that ``_display`` shows
+        self.drawer = ResultDrawer(self)
+        self.drawer.ready.connect(self._redraw_result)
         for p in panels.panels:
             p.windowDragged.connect(self.drag)
             p.hovered.connect(self._hovered)
@@ -52,16 +57,21 @@ class FilmView(QObject):
         panels.original.set_placeholder("Open a film (Ctrl+O) or drop one here")
 
     # -- film ------------------------------------------------------------------------------------------------
-    def set_film(self, film: Any) -> None:
+    def set_film(self, film: Any, prepared: LoadedFilm | None = None) -> None:
+        """Show a new film; ``prepared`` carries its display computed off the GUI thread (else done here)."""
         self.film = film
         self.window = film.default_window
         self.result = None
         self.preview = None
         self.compare = None
-        self._vrange = value_range(film.values)
         h, w = film.shape
         self.panels.set_grid(w, h)
-        self.render()
+        if prepared is not None and prepared.film is film:
+            self._vrange = prepared.value_range
+            self._show_display(prepared.display, QPixmap.fromImage(prepared.image), (id(film), self.window))
+        else:
+            self._vrange = value_range(film.values)
+            self.render()
         self.panels.fit()
 
     def clear_result(self) -> None:
@@ -108,6 +118,7 @@ class FilmView(QObject):
     def set_preview(self, image: np.ndarray) -> None:
         self.preview = image
         self.compare = None
+        self.drawer.begin()
         self._render_counterfactual()
 
     def set_result(self, result: Any) -> None:
@@ -118,9 +129,7 @@ class FilmView(QObject):
             self.render()
             return
         # The film under the current window has not changed: redraw only what the result feeds.
-        self._render_counterfactual()
-        self._render_overlay_base()
-        self._render_layers()
+        self._redraw_result()
 
     def show_compare(self, a: Any, b: Any, labels: tuple[str, str]) -> None:
         self.compare = (a, b)
@@ -135,12 +144,17 @@ class FilmView(QObject):
             k: v for k, v in values.items() if k != "opacity"
         }:
             self._apply_opacity()  # opacity alone: Qt blends the cached layer, no pixels recomputed
-        else:
-            self._render_layers()
+        elif self._display is not None:
+            self._redraw_result()
 
     def toggle_overlay(self) -> None:
         self.overlay_visible = not self.overlay_visible
         self._apply_opacity()
+
+    @property
+    def drawing(self) -> bool:
+        """Pixels the panels should show are still being computed off the GUI thread (large films)."""
+        return self.drawer.busy
 
     def overlay_rgb(self, result: Any = None, max_size: int | None = None) -> np.ndarray | None:
         """The overlay of ``result`` (default: the current one) on the film under the current window, as RGB.
@@ -158,10 +172,6 @@ class FilmView(QObject):
             base, m = base[::step, ::step], m[::step, ::step]
         return render_overlay(base, m, OverlayStyle(**self.overlay_values))
 
-    def _layer(self, result: Any) -> np.ndarray:
-        v = self.overlay_values
-        return overlay_layer_for(result, str(v["mode"]), float(v["threshold"]))
-
     def _apply_opacity(self) -> None:
         opacity = float(self.overlay_values["opacity"]) if self.overlay_visible else 0.0
         self.panels.overlay.set_layer_opacity(opacity)
@@ -171,16 +181,34 @@ class FilmView(QObject):
     def render(self) -> None:
         if self.film is None:
             self._display = None
+            self._display_key = None
             for p in self.panels.panels:
                 p.set_image(None)
             return
-        self._display = self.film.display(self.window)
-        self._display_pixmap = array_to_pixmap(self._display)  # converted once, shown in up to three panels
+        key = (id(self.film), self.window)
+        if self._display is not None and self._display_key == key:
+            self._redraw_result()  # same film, same window (a run ended): only the result's panels change
+            return
+        display = self.film.display(self.window)
+        self._show_display(display, array_to_pixmap(display), key)
+
+    def _show_display(self, display: np.ndarray, pixmap: QPixmap, key: tuple[int, Any]) -> None:
+        """The film under the current window in every panel that shows it (converted once, shared)."""
+        self._display = display
+        self._display_pixmap = pixmap
+        self._display_key = key
         self.panels.original.set_image(self._display, self._display_pixmap)
+        self._redraw_result()
+        self.windowChanged.emit(window_label(self.window))
+
+    def _redraw_result(self) -> None:
+        """Counterfactual, overlay base and layers; on large films from pixels computed on a pool thread."""
+        self.drawer.begin()
         self._render_counterfactual()
         self._render_overlay_base()
         self._render_layers()
-        self.windowChanged.emit(window_label(self.window))
+        if (self.result is not None or self.compare is not None) and not self.drawer.busy:
+            self.drawn.emit()
 
     def _relative(self, display01: np.ndarray) -> np.ndarray:
         return relative_display(display01, self.film.default_window, self.window, bool(self.film.monochrome1))
@@ -195,12 +223,14 @@ class FilmView(QObject):
         if image is None or self.film is None:
             panel.set_image(None)
             return
-        image = np.asarray(image, dtype=np.float32)
-        if image.shape != tuple(self.film.shape):
+        if np.shape(image)[:2] != tuple(self.film.shape):
+            image = np.asarray(image, dtype=np.float32)
             panel.set_image(image)  # a low-resolution preview: shown as is, stretched over the film grid
             panel.set_image_scale(self.film.shape[1] / image.shape[1], self.film.shape[0] / image.shape[0])
             return
-        panel.set_image(self._relative(image))
+        pixels = self.drawer.counterfactual(image, self.film, self.window)
+        if pixels is not None:  # else a pool thread is on it; the panel keeps what it shows until then
+            panel.set_image(pixels[0], QPixmap.fromImage(pixels[1]))
 
     def _render_overlay_base(self) -> None:
         if self.compare is None:
@@ -214,12 +244,24 @@ class FilmView(QObject):
     def _render_layers(self) -> None:
         cf, ov = self.panels.counterfactual, self.panels.overlay
         if self.compare is not None:
-            cf.set_layer(self._layer(self.compare[0]))
-            ov.set_layer(self._layer(self.compare[1]))
+            self._show_layer(cf, self.compare[0])
+            self._show_layer(ov, self.compare[1])
         else:
-            cf.set_layer(None)
-            ov.set_layer(None if self.result is None else self._layer(self.result))
+            self._show_layer(cf, None)
+            self._show_layer(ov, self.result)
         self._apply_opacity()
+
+    def _show_layer(self, panel: ImagePanel, result: Any) -> None:
+        if result is None:
+            panel.set_layer_image(None, None)
+            return
+        v = self.overlay_values
+        image = self.drawer.layer(result, str(v["mode"]), float(v["threshold"]))
+        if image is not None:
+            panel.set_layer_image(image, result)
+        elif panel.layer_owner is not result:
+            panel.set_layer_image(None, None)  # never another run's overlay while this one's is computed
+        # else: the same run at the old threshold stays until the new layer is ready (no flicker on a slider)
 
     # -- read-out --------------------------------------------------------------------------------------------
     def _hovered(self, x: int, y: int) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QImage,
     QMouseEvent,
     QPainter,
     QPixmap,
@@ -75,6 +76,9 @@ class ImagePanel(QGraphicsView):
         self._painting = False
         self.paint_mode = False  # set by the mask editor: left-drag paints instead of panning
         self.image_array: np.ndarray | None = None
+        self.layer_owner: object = (
+            None  # the run whose overlay the layer shows (None: the mask outline / none)
+        )
 
     # -- content ---------------------------------------------------------------------------------------------
     def set_image(self, image: np.ndarray | None, pixmap: QPixmap | None = None) -> None:
@@ -92,6 +96,12 @@ class ImagePanel(QGraphicsView):
 
     def set_layer(self, rgba: np.ndarray | None) -> None:
         self._layer.setPixmap(QPixmap() if rgba is None else array_to_pixmap(rgba))
+        self.layer_owner = None
+
+    def set_layer_image(self, image: QImage | None, owner: object = None) -> None:
+        """Show a ready layer image (a result's overlay); ``owner`` remembers whose layer it is."""
+        self._layer.setPixmap(QPixmap() if image is None else QPixmap.fromImage(image))
+        self.layer_owner = owner
 
     def set_layer_opacity(self, opacity: float) -> None:
         self._layer.setOpacity(float(opacity))

@@ -1,7 +1,8 @@
-"""Normalised maps shared between the worker and the GUI thread.
+"""Normalised maps and overlay layers shared between threads.
 
 Normalising a map (a percentile over the whole film) is the costly part of drawing an overlay; the worker does it
-right after a run, off the GUI thread, and the panels pick the result up from here.
+right after a run, off the GUI thread. The layer images are made from it on a pool thread
+(:mod:`.result_drawing`) and the panels pick both up from here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
+from PySide6.QtGui import QImage
+
+from .qimage import pixmap_ready_qimage
 
 _MAX = 32
 _lock = threading.Lock()
@@ -35,21 +39,27 @@ def display_norm(result: Any) -> np.ndarray:
     return norm
 
 
-_layers: OrderedDict[tuple[int, str, float], tuple[Any, np.ndarray]] = OrderedDict()
+_layers: OrderedDict[tuple[int, str, float], tuple[Any, QImage]] = OrderedDict()
 
 
-def overlay_layer_for(result: Any, mode: str, threshold: float) -> np.ndarray:
-    """The RGBA overlay layer of ``result`` for (mode, threshold), computed once (the worker pre-computes it)."""
+def overlay_image_for(result: Any, mode: str, threshold: float, compute: bool = True) -> QImage | None:
+    """The overlay layer of ``result`` for (mode, threshold) as a QImage ready for a pixmap, computed once.
+
+    Safe on any thread (a QImage, never a QPixmap). ``compute=False`` only looks in the cache (None on a miss).
+    """
     from ..core.viewing import overlay_layer
 
     key = (id(result), str(mode), float(threshold))
     with _lock:
         hit = _layers.get(key)
         if hit is not None and hit[0] is result:
+            _layers.move_to_end(key)
             return hit[1]
-    layer = overlay_layer(display_norm(result), key[1], key[2])
+    if not compute:
+        return None
+    image = pixmap_ready_qimage(overlay_layer(display_norm(result), key[1], key[2]))
     with _lock:
-        _layers[key] = (result, layer)
-        while len(_layers) > 8:
+        _layers[key] = (result, image)
+        while len(_layers) > 8:  # a 2k layer is 14 MB
             _layers.popitem(last=False)
-    return layer
+    return image

@@ -31,6 +31,16 @@ def array_to_pixmap(image: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(array_to_qimage(image))
 
 
+def pixmap_ready_qimage(image: np.ndarray) -> QImage:
+    """Like :func:`array_to_qimage`, converted to the format a raster QPixmap keeps (RGB32, or premultiplied ARGB32
+    with alpha), so ``QPixmap.fromImage`` on the GUI thread shares the pixels instead of converting 2k of them."""
+    q = array_to_qimage(image)
+    alpha = q.hasAlphaChannel()
+    return q.convertToFormat(
+        QImage.Format.Format_ARGB32_Premultiplied if alpha else QImage.Format.Format_RGB32
+    )
+
+
 def outline_rgba(
     edge: np.ndarray, color: tuple[int, int, int, int], fill: np.ndarray | None = None, fill_alpha: int = 0
 ) -> np.ndarray:

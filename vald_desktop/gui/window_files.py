@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar
 
-from ..core.errors import FilmError, ValdError
+from ..core.errors import ValdError
 from ..core.filelist import existing, list_films, open_dialog_filter, update_recent
+from .film_loader import FilmLoader, LoadedFilm
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -19,11 +21,34 @@ else:
     _Base = object
 
 
+@dataclass(frozen=True)
+class _Opening:
+    """What the pending load is for, applied only once its film has arrived (the old film stays until then)."""
+
+    kind: str  # "file", "folder" or "step"
+    films: tuple[Path, ...] = ()  # the folder's films ("folder")
+    folder: Path | None = None
+    index: int = -1  # the folder position asked for ("step")
+    quiet: bool = False
+
+
 class FilesMixin(_Base):
     def _init_files(self) -> None:
         self.recent: list[str] = existing(self._stored_list("files/recent"))
         self.folder_films: list[Path] = []
         self.folder_index = -1
+        self._opening: _Opening | None = None
+        self.film_loader = FilmLoader(self)
+        self.film_loader.loading.connect(self._on_film_loading)
+        self.film_loader.loaded.connect(self._on_film_loaded)
+        self.film_loader.failed.connect(self._on_film_failed)
+        self.open_progress = QProgressBar()
+        self.open_progress.setRange(0, 0)  # indeterminate: a decoder does not say how far it is
+        self.open_progress.setMaximumWidth(120)
+        self.open_progress.setMaximumHeight(14)
+        self.open_progress.setTextVisible(False)
+        self.open_progress.hide()
+        self.statusBar().addPermanentWidget(self.open_progress)
 
     # -- dialogs ---------------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -39,63 +64,80 @@ class FilesMixin(_Base):
 
     # -- opening ---------------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
-        """Open a film, or the first readable film of a folder (then PgDown/PgUp step through it)."""
+        """Start opening a film, or the first readable film of a folder (then PgDown/PgUp step through it).
+
+        Decoding happens off the GUI thread: this returns at once (False only when a folder holds no films);
+        ``film_loader.loaded`` / ``failed`` tell when the film is shown or why it is not.
+        """
         path = Path(path)
         if path.is_dir():
             films = list_films(path)
             if not films:
                 self.show_error(f"The folder {path.name} holds no films (DICOM, PNG, JPEG or TIFF).")
                 return False
-            self.folder_films = films
-            for i, candidate in enumerate(films):
-                if self.open_film(candidate, quiet=True):
-                    self.folder_index = i
-                    self.show_status(
-                        f"Film {i + 1} of {len(films)} in {path.name}; PgDown / PgUp for the others."
-                    )
-                    return True
-            self.show_error(f"None of the {len(films)} files in {path.name} could be opened as a film.")
-            return False
-        self.folder_films = []
-        self.folder_index = -1
+            self._start_open(films, _Opening("folder", tuple(films), path, quiet=True))
+            return True
         return self.open_film(path)
 
     def step_film(self, delta: int) -> None:
         if not self.folder_films:
             return
         i = self.folder_index + delta
-        if 0 <= i < len(self.folder_films) and self.open_film(self.folder_films[i]):
-            self.folder_index = i
-            self.show_status(f"Film {i + 1} of {len(self.folder_films)}.")
+        if 0 <= i < len(self.folder_films):
+            self._start_open([self.folder_films[i]], _Opening("step", index=i))
 
     def open_film(self, path: str | Path, quiet: bool = False) -> bool:
-        """Load ``path`` into the window; on failure show the sentence and keep the current film."""
-        from ..core.films import load_film
-
-        try:
-            film = load_film(path)
-        except ValdError as exc:
-            if not quiet:
-                self.show_error(str(exc))
-            return False
-        except OSError:
-            if not quiet:
-                self.show_error(str(FilmError(f"{Path(path).name} cannot be read.")))
-            return False
-        if self.controller.busy:
-            self.cancel_run()  # its result belongs to the previous film and will be dropped
-        self.set_film(film, Path(path))
-        self.recent = update_recent(self.recent, path)
-        self._refresh_recent_menu()
+        """Start loading ``path``; on failure the sentence is shown (unless ``quiet``) and the current film stays."""
+        self._start_open([Path(path)], _Opening("file", quiet=quiet))
         return True
 
-    def set_film(self, film: Any, path: Path | None = None) -> None:
+    def _start_open(self, paths: list[Path], opening: _Opening) -> None:
+        self._opening = opening
+        self.film_loader.open(paths, quiet=opening.quiet)
+
+    def _on_film_loading(self, name: str) -> None:
+        self.open_progress.show()
+        self.statusBar().showMessage(f"Opening {name}…")  # stays until the film or an error replaces it
+
+    def _on_film_loaded(self, loaded: LoadedFilm) -> None:
+        opening, self._opening = self._opening, None
+        self.open_progress.hide()
+        if self.controller.busy:
+            self.cancel_run()  # its result belongs to the previous film and will be dropped
+        self.set_film(loaded.film, loaded.path, loaded)
+        self.recent = update_recent(self.recent, loaded.path)
+        self._refresh_recent_menu()
+        if opening is None or opening.kind == "file":
+            self.folder_films = []
+            self.folder_index = -1
+        elif opening.kind == "folder":
+            self.folder_films = list(opening.films)
+            self.folder_index = loaded.index
+            n = len(self.folder_films)
+            where = opening.folder.name if opening.folder else "the folder"
+            self.show_status(f"Film {loaded.index + 1} of {n} in {where}; PgDown / PgUp for the others.")
+        else:
+            self.folder_index = opening.index
+            self.show_status(f"Film {opening.index + 1} of {len(self.folder_films)}.")
+
+    def _on_film_failed(self, sentence: str) -> None:
+        opening, self._opening = self._opening, None
+        self.open_progress.hide()
+        self.statusBar().clearMessage()
+        if opening is not None and opening.kind == "folder":
+            where = opening.folder.name if opening.folder else "the folder"
+            self.show_error(f"None of the {len(opening.films)} files in {where} could be opened as a film.")
+        elif opening is None or not opening.quiet:
+            self.show_error(sentence)
+
+    def set_film(self, film: Any, path: Path | None = None, prepared: LoadedFilm | None = None) -> None:
+        """Show ``film`` (``prepared``: its display computed off the GUI thread, else computed here)."""
         self.film = film
         self.film_path = path
         self.film_key = film.sha256 or f"{film.source}:{id(film)}"
         self.auto_mask = None
         self.result = None
-        self.view.set_film(film)
+        self.view.set_film(film, prepared)
         self.history.clear()
         self.mask_editor.set_automatic(None)
         self.metadata.set_metadata(list(getattr(film, "metadata", []) or []))

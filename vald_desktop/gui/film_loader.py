@@ -1,0 +1,148 @@
+"""Opening films off the GUI thread: decode, window and convert on a pool thread, hand the window a ready film.
+
+A 2k DICOM (JPEG 2000 especially) takes a good part of a second to decode; done on the GUI thread it froze the
+window. :class:`FilmLoader` runs one job per request on a thread pool; each request gets a number, and only the
+reply to the newest request is delivered, so a film opened meanwhile always wins. A job tries its candidate files
+in order (a folder opens its first readable film) and gives back either a :class:`LoadedFilm` or one sentence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QImage
+
+from ..core.errors import FilmError, ValdError
+from .qimage import array_to_qimage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedFilm:
+    """A decoded film with what the panels need to show it at once (computed on the pool thread)."""
+
+    film: Any
+    path: Path
+    index: int  # position of ``path`` among the request's candidates
+    display: np.ndarray  # float32 HxW [0, 1] under the film's default window
+    image: QImage  # ``display`` as a QImage (thread-safe; the GUI thread turns it into a pixmap)
+    value_range: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    token: int
+    paths: tuple[Path, ...]
+    quiet: bool  # several candidates (a folder): a file that fails is skipped, not reported
+
+
+def _read(path: Path) -> Any:
+    from ..core.films import load_film
+
+    try:
+        return load_film(path)
+    except OSError as exc:
+        raise FilmError(f"{path.name} cannot be read.") from exc
+
+
+def prepare_film(film: Any, path: Path, index: int = 0) -> LoadedFilm:
+    """Everything the window shows of a new film, computed wherever this runs (no widget is touched)."""
+    from ..core.viewing import value_range
+
+    display = film.display(film.default_window)
+    return LoadedFilm(film, path, index, display, array_to_qimage(display), value_range(film.values))
+
+
+def load_first(request: LoadRequest, is_current: Any = lambda: True) -> LoadedFilm | str:
+    """The first candidate that opens, prepared; or the sentence saying why none did."""
+    last = ""
+    for i, path in enumerate(request.paths):
+        if not is_current():
+            return ""  # superseded: nobody will read the answer
+        try:
+            return prepare_film(_read(path), path, i)
+        except ValdError as exc:
+            last = str(exc)
+        except MemoryError:
+            last = f"{path.name} is too large to open on this computer."
+        except Exception:  # noqa: BLE001 - a broken file must never take the window down
+            log.exception("opening a film failed")
+            last = f"{path.name} could not be opened (an unexpected error; the details are in the log)."
+    if request.quiet and len(request.paths) > 1:
+        return ""  # the caller words the folder case itself
+    return last or "There was no film to open."
+
+
+class FilmLoader(QObject):
+    """GUI-side handle: ``open(paths)`` starts a job; ``loaded`` / ``failed`` report the newest one only.
+
+    ``failed`` carries an empty sentence when a folder held no readable film (the window words that case).
+    """
+
+    loading = Signal(str)  # name being opened, for the status bar
+    loaded = Signal(object)  # LoadedFilm
+    failed = Signal(str)
+    idle = Signal()  # no request is pending any more (after loaded / failed)
+
+    _done = Signal(int, object)  # token, LoadedFilm | str; emitted on a pool thread, queued to this object
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tokens = itertools.count(1)
+        self._current = 0
+        self._lock = threading.Lock()
+        # No Qt parent: the pool outlives the window's C++ side, so a job finishing after close only finds its
+        # reply undeliverable (caught in ``_job``) instead of a half-destroyed pool.
+        self.pool = QThreadPool()
+        self.pool.setMaxThreadCount(2)  # a new request need not wait for a slow decode it supersedes
+        self.pending: LoadRequest | None = None
+        self._done.connect(self._deliver, Qt.ConnectionType.QueuedConnection)  # delivered on the GUI thread
+
+    @property
+    def busy(self) -> bool:
+        return self.pending is not None
+
+    def open(self, paths: list[Path] | tuple[Path, ...], quiet: bool = False) -> int:
+        """Start loading the first readable film of ``paths``; returns the request's number."""
+        with self._lock:
+            token = next(self._tokens)
+            self._current = token
+        request = LoadRequest(token, tuple(Path(p) for p in paths), quiet)
+        self.pending = request
+        self.loading.emit(request.paths[0].name if len(request.paths) == 1 else request.paths[0].parent.name)
+        self.pool.start(lambda: self._job(request))
+        return token
+
+    def _is_current(self, token: int) -> bool:
+        with self._lock:
+            return token == self._current
+
+    def _job(self, request: LoadRequest) -> None:
+        """Runs on a pool thread."""
+        answer = load_first(request, lambda: self._is_current(request.token))
+        with contextlib.suppress(RuntimeError):  # the window was closed meanwhile
+            self._done.emit(request.token, answer)
+
+    @Slot(int, object)
+    def _deliver(self, token: int, answer: object) -> None:
+        if self.pending is None or token != self.pending.token:
+            return  # a stale reply: another film was asked for since
+        self.pending = None
+        if isinstance(answer, LoadedFilm):
+            self.loaded.emit(answer)
+        else:
+            self.failed.emit(str(answer))
+        self.idle.emit()
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Block until the pool is idle (closing the window; scripts). Replies still arrive through the loop."""
+        return bool(self.pool.waitForDone(timeout_ms))
