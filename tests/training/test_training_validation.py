@@ -87,3 +87,54 @@ def test_validation_numbers_missing_from_the_log(validated: Path) -> None:
         assert row["seed"] == 0 and np.isfinite(row["map_abs_mean"]) and row["map_abs_mean"] > 0
         if "map_abs_mean_lungs" in row:  # the crude test films may or may not get an automatic mask
             assert np.isfinite(row["map_abs_mean_lungs"])
+
+
+def test_validation_shows_raw_weights_instead_of_ema_or_keeps_ema_in_the_model(
+    tiny_base: Path, film_set: Path, tmp_path: Path
+) -> None:
+    import torch
+    from vald_training.trainer import Trainer
+    from vald_training.validation import sampling_weights
+
+    trainer = Trainer(tiny_config(tiny_base, film_set, tmp_path / "m", ema=True, **SAMPLING), progress=False)
+    trainer.run(stop_after=2)
+    unet = trainer.acc.unwrap_model(trainer.unet)
+    raw = [q.detach().clone() for q in unet.parameters()]
+    shadow = [s.detach().clone() for s in trainer.ema.shadow_params]
+    assert any(not torch.equal(a, b) for a, b in zip(raw, shadow, strict=True)), "EMA equals the raw weights"
+    with sampling_weights(trainer) as (sampled, _):
+        assert all(torch.equal(q, s) for q, s in zip(sampled.parameters(), shadow, strict=True))
+        assert not sampled.training
+    assert all(torch.equal(q, r) for q, r in zip(unet.parameters(), raw, strict=True))
+    assert unet.training
+
+
+def test_validation_crashes_with_a_half_precision_vae_or_changes_its_dtype(
+    tiny_base: Path, film_set: Path, tmp_path: Path
+) -> None:
+    """On CUDA under mixed precision the frozen VAE is bf16 while the trained weights stay fp32."""
+    import torch
+    from vald_training.trainer import Trainer
+    from vald_training.validation import run_validation
+
+    trainer = Trainer(tiny_config(tiny_base, film_set, tmp_path / "m", **SAMPLING), progress=False)
+    trainer.parts.vae.to(torch.bfloat16)
+    written = run_validation(trainer, "probe")
+    assert [p.name for p in written] == ["probe-0.png"]
+    assert trainer.parts.vae.dtype == torch.bfloat16
+
+
+def test_unreadable_validation_film_stops_training(tiny_base: Path, film_set: Path, tmp_path: Path) -> None:
+    from vald_training.trainer import train
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    good = film_set / "Normal" / "images" / "Normal-0.png"
+    cfg = tiny_config(
+        tiny_base, film_set, tmp_path / "m", validation_images=[str(broken), str(good)], **SAMPLING
+    )
+    result = train(cfg, progress=False)
+    assert result["steps"] == 4
+    rows = (tmp_path / "m" / ".samples" / "validation.jsonl").read_text().splitlines()
+    assert [json.loads(r)["film"] for r in rows] == [1]
+    assert sorted(p.name for p in (tmp_path / "m" / ".samples").glob("*.png")) == ["final-1.png"]
