@@ -222,3 +222,33 @@ def test_sending_a_file_that_is_not_dicom_says_so_in_one_sentence(make_window, t
     with qtbot.waitSignal(w.pacs.failed, timeout=20000):
         w.send_file(junk)
     assert "not a readable DICOM file" in w.last_error
+
+
+@pytest.mark.orthanc
+def test_send_to_pacs_menu_into_the_source_study_keeps_the_study_and_asks_where_to_keep_the_file(
+    make_window, orthanc, slow_engine, rg1_path, tmp_path, qtbot, monkeypatch
+):  # type: ignore[no-untyped-def]
+    from vald_desktop.gui import window_pacs
+
+    save_node(_node(orthanc))
+    w = make_window(engine=slow_engine)
+    w.qsettings.setValue("pacs/deidentify", "false")  # the choice saved from the node dialog
+    slow_engine.steps = 2
+    _generate_on_rg1(qtbot, w, rg1_path)
+    asked: list[str] = []
+
+    def save_dialog(_parent, _title, suggested, _pattern):  # type: ignore[no-untyped-def]
+        asked.append(suggested)
+        return str(tmp_path / "RG1_UNCI.dcm"), ""
+
+    monkeypatch.setattr(window_pacs.QFileDialog, "getSaveFileName", save_dialog)
+    w.export_menu.aboutToShow.emit()
+    assert w.pacs_actions["send"].isEnabled()
+    with qtbot.waitSignal(w.pacs.succeeded, timeout=60000):
+        w.pacs_actions["send"].trigger()
+    assert asked == ["RG1_UNCI.dcm"], "the suggested name should follow the film when sent into its study"
+    sent = pydicom.dcmread(tmp_path / "RG1_UNCI.dcm", stop_before_pixels=True)
+    source = pydicom.dcmread(rg1_path, stop_before_pixels=True)
+    assert sent.StudyInstanceUID == source.StudyInstanceUID and sent.PatientID == source.PatientID
+    assert len(_instances_with(orthanc, sent.SOPInstanceUID)) == 1
+    assert w.qsettings.value("pacs/folder") == str(tmp_path)
