@@ -21,7 +21,9 @@ export MPLBACKEND := Agg
 
 .PHONY: setup run test lint typecheck pytest screenshots bench clean demo-model
 
-setup: $(SYS_STAMP) $(PY_STAMP) $(XRV_WHEEL)
+SEG_STAMP := $(VENV)/.segmenter-$(XRV_VERSION)
+
+setup: $(SYS_STAMP) $(PY_STAMP) $(XRV_WHEEL) $(SEG_STAMP)
 
 $(SYS_STAMP):
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -43,6 +45,12 @@ $(PY_STAMP): pyproject.toml
 
 $(XRV_WHEEL): | $(PY_STAMP)
 	$(BIN)/pip download -q --no-deps "torchxrayvision==$(XRV_VERSION)" -d .cache/wheels
+
+# The 'segmenter' extra for its tests, from the wheel above and without its dependencies: our code needs only torch
+# from it, and PyPI's torchvision (a CUDA build) cannot load beside the CPU torch installed here.
+$(SEG_STAMP): $(XRV_WHEEL) $(PY_STAMP)
+	$(BIN)/pip install -q --no-deps $(XRV_WHEEL)
+	@touch $@
 
 run: setup
 	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \

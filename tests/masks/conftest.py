@@ -13,6 +13,12 @@ from vald_desktop.core.phantoms import Phantom
 N_PER_KIND = 4
 
 
+@pytest.fixture(autouse=True)
+def _no_configured_segmenter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A segmenter configured on the developer's machine must not change which mask source the tests see."""
+    monkeypatch.delenv("VALD_SEGMENTER_WEIGHTS", raising=False)
+
+
 @pytest.fixture(scope="session")
 def auto_results() -> dict[str, list[tuple[Phantom, LungMask]]]:
     """(phantom, automatic mask) for clear lungs and for large opacities, segmented once per session."""

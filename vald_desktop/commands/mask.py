@@ -13,12 +13,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "mask",
         help="write a film's lung mask (255 = lung) at the film's size",
-        description="Find the lung mask of FILM (mask file, dataset sibling mask, or the built-in automatic "
-        "mask), write it as a PNG and print its source and the area of each lung.",
+        description="Find the lung mask of FILM (mask file, dataset sibling mask, learned segmenter, or the "
+        "built-in automatic mask), write it as a PNG and print its source and the area of each lung.",
     )
     p.add_argument("film", help="the film (DICOM, PNG, JPEG, TIFF)")
     p.add_argument("--mask-file", help="use this mask picture (any size; resized to the film)")
-    p.add_argument("--weights", help="weights of a learned lung segmenter (not supported in this version)")
+    p.add_argument(
+        "--segmenter-weights",
+        "--weights",
+        dest="weights",
+        metavar="W.pth",
+        help="weights of torchxrayvision's chest PSPNet (pspnet_chestxray_best_model_4.pth; needs the "
+        "'segmenter' extra); default $VALD_SEGMENTER_WEIGHTS",
+    )
     p.add_argument("--out", required=True, help="where to write the mask PNG")
     p.add_argument("--overlay", help="also write a preview: the film with both lungs tinted")
     p.set_defaults(func=run)

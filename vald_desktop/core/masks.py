@@ -3,7 +3,7 @@
 Sources, in order (``resolve_mask``): an explicit mask file; the dataset sibling mask
 (``…/<Class>/images/<name>`` → ``…/<Class>/masks/<name>``, COVID-19 Radiography Database layout, or
 ``<name>-lungmask.png`` beside the film); a learned
-segmenter when the user points to its weights; the built-in automatic mask (a lung shape model fitted to the
+segmenter when the user points to its weights (``mask_segmenter``; or $VALD_SEGMENTER_WEIGHTS); the built-in automatic mask (a lung shape model fitted to the
 film, see ``mask_auto``). Every mask is split into the patient's left and right lung: on a PA/AP film the
 patient's **left** lung is on the **image right**.
 """
@@ -273,7 +273,9 @@ def resolve_mask(
     """The film's lung mask from the first source that has one (see the module docstring).
 
     ``film`` is a loaded Film (then pass ``film_path`` to let the dataset sibling be found) or a path.
-    Automatic masks are validated; implausible ones raise :class:`MaskWarning` warnings, not errors.
+    ``weights``: the learned segmenter's weights file; when None, $VALD_SEGMENTER_WEIGHTS if set (so the app's
+    automatic mask uses a configured segmenter). Segmenter and automatic masks are validated; implausible ones
+    raise :class:`MaskWarning` warnings, not errors.
     """
     from .films import Film, load_film
 
@@ -287,10 +289,18 @@ def resolve_mask(
         sibling = dataset_sibling(film_path)
         if sibling is not None:
             return load_mask(sibling, shape, source="dataset")
-    if weights is not None:
-        from .mask_segmenter import segment_with_weights
+    from .mask_segmenter import configured_weights, segment_with_weights
 
-        return segment_with_weights(film.display(), weights)
+    weights = weights if weights is not None else configured_weights()
+    if weights is not None:
+        mask = segment_with_weights(film.display(), weights)
+        if not mask.is_empty:
+            validate(mask)
+            return mask
+        warnings.warn(
+            MaskWarning("The lung segmenter found no lungs on this film; using the built-in automatic mask."),
+            stacklevel=2,
+        )
     mask = auto_segment(film.display())
     validate(mask)
     return mask
