@@ -52,3 +52,21 @@ def test_phantom_sweep_table(tiny_model_dir: Path, capsys: pytest.CaptureFixture
     assert main([*args, "--settings", "steps=4", "--sweep", "scheduler=dpmpp", "reference=input"]) == 0
     table = capsys.readouterr().out
     assert "| base |" in table and "| scheduler=dpmpp |" in table and "| reference=input |" in table
+
+
+def test_match_dpm_tries_the_given_step_counts_fewest_first(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["evaluate", "phantoms", "--model", str(tiny_model_dir), "--device", "cpu", "--n", "1"]
+    assert main([*args, "--match-dpm", "--dpm-candidates", "3,2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    tried = [t["steps"] for t in doc["tried"]]
+    assert tried and tried == sorted(tried) and set(tried) <= {2, 3} and tried[0] == 2
+    assert doc["steps"] in (None, *tried)
+    assert {"auroc", "ssim_gain"} <= set(doc["pndm75"])
+
+
+def test_match_dpm_rejects_unreadable_step_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "phantoms", "--match-dpm", "--dpm-candidates", "four,6"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--dpm-candidates" in err

@@ -76,6 +76,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="find the fewest DPM-Solver++ steps that match PNDM-75 (mean AUROC and SSIM gain within 0.01)",
     )
+    ph.add_argument(
+        "--dpm-candidates",
+        default="4,6,8,10,15,20,25,30,40,50",
+        help="DPM-Solver++ step counts --match-dpm tries, fewest first (default 4,6,8,10,15,20,25,30,40,50)",
+    )
     ph.add_argument("--device", help="cpu, cuda, mps or auto")
     ph.add_argument("--json", action="store_true", help="print JSON")
     ph.set_defaults(func=_phantoms)
@@ -160,12 +165,26 @@ def _paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def _step_list(text: str) -> list[int]:
+    """``"4,6,8"`` -> [4, 6, 8]; a one-line error for anything else."""
+    from vald_desktop.core.errors import SettingsError
+
+    try:
+        steps = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise SettingsError(f"--dpm-candidates takes step counts such as 4,6,8 (got {text!r}).") from None
+    if not steps or steps[0] < 1:
+        raise SettingsError(f"--dpm-candidates takes positive step counts (got {text!r}).")
+    return steps
+
+
 def _phantoms(args: argparse.Namespace) -> int:
     from vald_training import phantom_benchmark as pb
 
     from vald_desktop.core.sampler import Engine
     from vald_desktop.core.settings import RunSettings
 
+    candidates = _step_list(args.dpm_candidates)  # a typo fails before the model loads
     engine = Engine(args.model, args.device)
     info = engine.load()
     base = RunSettings().replace(**pb.parse_override(args.settings))
@@ -176,7 +195,9 @@ def _phantoms(args: argparse.Namespace) -> int:
         print(f"\r{msg:<40}", end="", file=sys.stderr, flush=True)
 
     if args.match_dpm:
-        found = pb.match_dpm_steps(runner, args.n, args.seed, base, size=size, progress=note)
+        found = pb.match_dpm_steps(
+            runner, args.n, args.seed, base, candidates=candidates, size=size, progress=note
+        )
         print(file=sys.stderr)
         if args.json:
             print(json.dumps(pb.json_summary(found)))
