@@ -89,25 +89,25 @@ class PacsController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread: QThread | None = None
+        self._thread: QThread | None = None
         self.worker: PacsWorker | None = None
         self.busy = False
         for sig in (self.succeeded, self.failed):
             sig.connect(self._on_done)
 
     def _ensure_thread(self) -> None:
-        if self.thread is not None:
+        if self._thread is not None:
             return
-        self.thread = QThread()
-        self.thread.setObjectName("vald-pacs")
+        self._thread = QThread()
+        self._thread.setObjectName("vald-pacs")
         self.worker = PacsWorker()
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self._thread)
         queued = Qt.ConnectionType.QueuedConnection
         self._echo_requested.connect(self.worker.echo, queued)
         self._send_requested.connect(self.worker.send, queued)
         for name in ("status", "succeeded", "failed"):
             getattr(self.worker, name).connect(getattr(self, name), queued)
-        self.thread.start()
+        self._thread.start()
 
     def echo(self, node: Any) -> bool:
         """Start a C-ECHO; False (and nothing sent) while another request is in flight."""
@@ -136,6 +136,10 @@ class PacsController(QObject):
 
     def shutdown(self, timeout_ms: int = 15000) -> None:
         """Stop the thread; a request in flight ends within the node's timeout."""
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait(timeout_ms)
+        if self._thread is not None:
+            self._thread.quit()
+            if self._thread.wait(timeout_ms):  # a later request starts a fresh thread and worker
+                self._echo_requested.disconnect()
+                self._send_requested.disconnect()
+                self._thread = None
+                self.worker = None
