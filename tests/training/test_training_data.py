@@ -76,3 +76,16 @@ def test_config_flags_override_yaml_and_unknown_keys_are_refused(tmp_path: Path)
         load_config(cfg_file)
     with pytest.raises(SettingsError, match="--data"):
         load_config(None, {"base": "b", "out": "o"})
+
+
+def test_phantom_twins_add_each_healthy_twin_as_a_normal_example(tmp_path: Path) -> None:
+    from vald_desktop.core.phantoms import write_phantoms
+
+    write_phantoms(tmp_path, n=4, seed=3, size=64, findings=("normal", "lung_opacity"))
+    plain = load_dataset(tmp_path, dict(PAPER_PROMPTS))
+    twins = load_dataset(tmp_path, dict(PAPER_PROMPTS), twins=True)
+    added = [e for e in twins.examples if e not in plain.examples]
+    # Two abnormal phantoms -> two twins; normal phantoms have no separate twin to add.
+    assert len(added) == 2, "healthy twins missing or normal films doubled"
+    assert all(e.prompt == "normal chest x-ray" and e.klass == "normal" for e in added)
+    assert all(e.path.parent.name == "healthy" for e in added), "a twin points at the abnormal image"

@@ -72,6 +72,7 @@ class TrainConfig:
     noise_offset: float = 0.0
     snr_gamma: float | None = None
     cache_latents: bool = False
+    phantom_twins: bool = False  # also train on each phantom's healthy twin, prompted "normal chest x-ray"
     augment: bool = False  # light intensity/scale jitter; never flips (that would swap laterality)
     seed: int = 0
     checkpointing_steps: int = 500

@@ -22,6 +22,8 @@ from vald_desktop.core.errors import DataError
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 CSV_NAMES = ("labels.csv", "train.csv", "metadata.csv")
+TWIN_CLASS = "normal"  # the phantom generator's class of healthy films
+TWIN_PROMPT = "normal chest x-ray"
 
 
 @dataclass
@@ -83,7 +85,7 @@ def scan_layout(root: Path, class_prompts: dict[str, str]) -> Dataset:
     return Dataset(examples, skipped)
 
 
-def read_csv(csv_path: Path, class_prompts: dict[str, str] | None = None) -> Dataset:
+def read_csv(csv_path: Path, class_prompts: dict[str, str] | None = None, twins: bool = False) -> Dataset:
     try:
         with open(csv_path, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
@@ -110,15 +112,25 @@ def read_csv(csv_path: Path, class_prompts: dict[str, str] | None = None) -> Dat
             examples.append(Example(path, prompt, klass))
         else:
             skipped += 1
+        twin = (row.get("healthy") or "").strip() if twins else ""
+        if twin and klass != TWIN_CLASS:
+            # A phantom's healthy twin differs from its image only inside the lesion: the sharpest lesson in what
+            # the finding's words add (and what "normal" takes away).
+            twin_path = Path(twin) if Path(twin).is_absolute() else csv_path.parent / twin
+            if twin_path.is_file() and _readable(twin_path):
+                examples.append(Example(twin_path, TWIN_PROMPT, TWIN_CLASS))
+            else:
+                skipped += 1
     return Dataset(examples, skipped)
 
 
-def load_dataset(data: str | Path, class_prompts: dict[str, str]) -> Dataset:
+def load_dataset(data: str | Path, class_prompts: dict[str, str], twins: bool = False) -> Dataset:
+    """Read a class-folder layout or a CSV; ``twins`` also reads a phantom table's ``healthy`` column."""
     root = Path(data)
     if not root.exists():
         raise DataError(f"The training data {root} does not exist.")
     if root.is_file():
-        ds = read_csv(root, class_prompts)
+        ds = read_csv(root, class_prompts, twins)
     elif any((root / k).is_dir() for k in class_prompts):
         ds = scan_layout(root, class_prompts)
     else:
@@ -127,7 +139,7 @@ def load_dataset(data: str | Path, class_prompts: dict[str, str]) -> Dataset:
             raise DataError(
                 f"{root} has neither class folders ({', '.join(class_prompts)}) nor a labels.csv."
             )
-        ds = read_csv(table, class_prompts)
+        ds = read_csv(table, class_prompts, twins)
     if not ds.examples:
         raise DataError(f"No readable training images were found in {root}.")
     if ds.skipped:

@@ -75,7 +75,7 @@ class Trainer:
         self.out = Path(cfg.out)
         self.progress = progress
         # Data first: a missing folder or empty class fails before any model is loaded.
-        self.ds: Dataset = load_dataset(cfg.data, cfg.class_prompts)
+        self.ds: Dataset = load_dataset(cfg.data, cfg.class_prompts, cfg.phantom_twins)
         if int(os.environ.get("WORLD_SIZE", "1")) == 1:
             # In one process (tests, notebooks) each run may pick another precision; accelerate keeps a singleton.
             from accelerate.state import AcceleratorState

@@ -1,7 +1,7 @@
 """The counterfactual engine: SDEdit img2img with the stock diffusers pipeline, kept warm between runs.
 
 ``Engine.run`` turns a film (float32 HxW in [0, 1]) into its healthy counterfactual and the signed map
-M = reference − counterfactual on the film's own grid. Interactive re-runs are cheap: the film's VAE latents (and its
+M = film − counterfactual on the film's own grid. Interactive re-runs are cheap: the film's VAE latents (and its
 reconstruction) and each prompt's text embedding are cached, and the pipeline receives them directly
 (``prompt_embeds`` and 4-channel scaled latents as ``image``, which img2img takes as-is), so a new prompt or guidance
 costs only the denoising steps. Per-step work (progress, previews, cancel, mask-confined blending) runs in
@@ -48,10 +48,10 @@ TEXT_CACHE_SIZE = 32
 class RunResult:
     settings: RunSettings
     original: np.ndarray  # the film as the model saw it (float32 HxW, [0, 1])
-    reference: np.ndarray  # what the map is measured against: VAE reconstruction or the input itself
+    reference: np.ndarray  # what the map is measured against: the film as the model saw it
     counterfactual: np.ndarray  # mean over seeds
     counterfactuals: list[np.ndarray]  # one per seed
-    map: np.ndarray  # reference − counterfactual, signed, zero outside the mask
+    map: np.ndarray  # film − counterfactual, signed, zero outside the mask
     map_std: np.ndarray | None  # per-pixel std of the per-seed maps (seeds > 1)
     mask: Any  # the LungMask used (or None)
     record: dict[str, Any] = field(default_factory=dict)
@@ -200,11 +200,9 @@ class Engine:
         with torch.inference_mode():
             film_hit = self._film_key(img) in self._films
             entry = self._film(img)
-            if settings.reference == "reconstruction" and entry.reconstruction is None:
+            transfer = settings.reference == "reconstruction"
+            if transfer and entry.reconstruction is None:
                 entry.reconstruction = self._decode(entry.latents, entry.placement)
-            reference: np.ndarray = img
-            if settings.reference == "reconstruction" and entry.reconstruction is not None:
-                reference = entry.reconstruction
             timings["film"] = time.perf_counter() - t_start
 
             t0 = time.perf_counter()
@@ -227,7 +225,9 @@ class Engine:
                 settings=settings,
                 progress=progress,
                 cancel=cancel,
-                preview=lambda lat: self._decode(lat[:1], entry.placement),
+                preview=lambda lat: self._finish(
+                    self._decode(lat[:1], entry.placement), img, entry, transfer
+                ),
                 original=latents0 if settings.confine_to_mask else None,
                 latent_mask=self._latent_mask(lung, entry.placement) if settings.confine_to_mask else None,
                 seeds=seeds,
@@ -253,14 +253,15 @@ class Engine:
             cfs = [self._decode(out[0][i : i + 1], entry.placement) for i in range(k)]
             if settings.confine_to_mask:
                 cfs = self._paste_outside(cfs, hook.latent_mask, entry)
+            cfs = [self._finish(cf, img, entry, transfer) for cf in cfs]
             timings["decode"] = time.perf_counter() - t0
 
         counterfactual = cfs[0] if k == 1 else np.mean(cfs, axis=0).astype(np.float32)
         sigma = float(settings.smooth_sigma) * max(img.shape) / entry.placement.size
-        the_map = signed_map(reference, counterfactual, lung, sigma)
+        the_map = signed_map(img, counterfactual, lung, sigma)
         map_std = None
         if k > 1:
-            per_seed = np.stack([signed_map(reference, cf, lung, sigma) for cf in cfs])
+            per_seed = np.stack([signed_map(img, cf, lung, sigma) for cf in cfs])
             map_std = per_seed.std(axis=0).astype(np.float32)
         timings["total"] = time.perf_counter() - t_start
         record = build_record(
@@ -279,7 +280,7 @@ class Engine:
         return RunResult(
             settings=settings,
             original=img,
-            reference=np.asarray(reference, dtype=np.float32),
+            reference=np.asarray(img, dtype=np.float32),
             counterfactual=counterfactual,
             counterfactuals=cfs,
             map=the_map,
@@ -345,6 +346,16 @@ class Engine:
         image = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
         gray = (image.float() / 2 + 0.5).clamp(0, 1).mean(dim=1)[0].cpu().numpy()
         return to_film(gray, placement)
+
+    @staticmethod
+    def _finish(decoded: np.ndarray, img: np.ndarray, entry: _FilmEntry, transfer: bool) -> np.ndarray:
+        """The counterfactual shown and mapped. With ``transfer`` (reference "reconstruction") it is the film plus the
+        model's edit, decoded − reconstruction: the VAE's own loss of detail (ribs, grain, everything finer than the
+        model's native size) cancels, so the counterfactual keeps the film's full resolution and the map holds only
+        what the prompt changed. Without it, the decoder output itself (the paper's I_n)."""
+        if not transfer or entry.reconstruction is None:
+            return decoded
+        return np.clip(img + (decoded - entry.reconstruction), 0.0, 1.0).astype(np.float32)
 
     def _paste_outside(self, cfs: list[np.ndarray], latent_mask: Any, entry: _FilmEntry) -> list[np.ndarray]:
         """Outside the dilated mask, show the reconstruction itself: the decoder's receptive field (and its

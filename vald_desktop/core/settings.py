@@ -35,9 +35,9 @@ class RunSettings:
     confine_to_mask: bool = (
         False  # mask-confined editing: latents outside the dilated lung mask stay original
     )
-    reference: str = (
-        "reconstruction"  # map = reference - counterfactual; "input" is the paper's raw I_a - I_n
-    )
+    # "reconstruction": counterfactual = film + (decoded − VAE reconstruction), the film's detail kept and only the
+    # model's edit mapped; "input": counterfactual = decoder output, the paper's raw I_a − I_n. Map = film − counterfactual.
+    reference: str = "reconstruction"
     smooth_sigma: float = 0.0  # Gaussian smoothing of the map, in film pixels at model size
     preview_every: int = 5  # emit a decoded preview every k steps (0 = never)
 

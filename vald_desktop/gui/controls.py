@@ -35,7 +35,7 @@ from ..core.settings import HEALTHY_PROMPT, MASK_MODES, REFERENCES, SCHEDULERS, 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 SCHEDULER_LABELS = {"pndm": "PNDM (paper)", "dpmpp": "DPM-Solver++ 2M", "ddim": "DDIM", "euler": "Euler"}
 MASK_LABELS = {"none": "No mask", "auto": "Automatic", "file": "From file", "edited": "Edited"}
-REFERENCE_LABELS = {"reconstruction": "VAE reconstruction", "input": "Input film (paper)"}
+REFERENCE_LABELS = {"reconstruction": "Film + edit (detail kept)", "input": "Decoder output (paper)"}
 _FALLBACK_PRESETS = [(HEALTHY_PROMPT, HEALTHY_PROMPT)]
 
 
