@@ -28,12 +28,33 @@ def test_quick_bench_on_tiny_model(
     # img2img runs int(steps * strength) denoising steps; PNDM adds one UNet call, CFG batches instead of calling twice.
     assert calls[("pndm", 75, 0.85)] == int(75 * 0.85) + 1
     assert calls[("pndm", 75, 0.55)] == int(75 * 0.55) + 1
-    assert calls[("dpmpp", 20, 0.55)] == int(20 * 0.55)
+    # Without --dpm-steps the DPM row times the step count that matched PNDM-75 on the phantom benchmark.
+    assert calls[("dpmpp", bench.DPM_STEPS, 0.55)] == int(bench.DPM_STEPS * 0.55)
     assert doc["warm_vs_cold"]["vae_encodes_in_warm_runs"] == 0
     assert doc["memory"]["rss_mib"] > 50
     assert doc["film_open"]["seconds"] > 0
     table = capsys.readouterr().out
     assert "| 1. overhead vs stock img2img |" in table and "| 6. worst GUI stall |" in table
+    assert "Item 1: Same network work on both sides" in table  # what the ratio compares is stated
+
+
+def test_dpm_steps_option_overrides_the_matched_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+
+    def fake_run_bench(cfg: bench.BenchConfig, log=None) -> dict:
+        seen.append(cfg.dpm_steps)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(bench, "run_bench", fake_run_bench)
+    for argv, expected in ((["bench"], bench.DPM_STEPS), (["bench", "--dpm-steps", "7"], 7)):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert seen.pop() == expected
+
+
+def test_dpm_steps_below_one_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--dpm-steps", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
 
 
 def test_gui_stall_is_reported_or_explained(monkeypatch: pytest.MonkeyPatch) -> None:

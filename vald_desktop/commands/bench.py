@@ -21,26 +21,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--quick", action="store_true", help="fewer repeats and steps (under 2 minutes on a tiny model)"
     )
     p.add_argument("--repeats", type=int, help="repeats per measurement (default 5, quick 3)")
-    p.add_argument("--dpm-steps", type=int, default=20, help="DPM-Solver++ steps to time (default 20)")
+    p.add_argument(
+        "--dpm-steps",
+        type=int,
+        help="DPM-Solver++ steps to time (default: the fewest that match PNDM-75 on the phantom benchmark, "
+        "core.bench.DPM_STEPS)",
+    )
     p.add_argument("--compile", action="store_true", help="try torch.compile on the UNet")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..core.atomic import write_text
-    from ..core.bench import BenchConfig, run_bench
+    from ..core.bench import DPM_STEPS, BenchConfig, run_bench
     from ..core.bench_report import format_table
     from ..core.errors import SettingsError
 
     if args.repeats is not None and args.repeats < 1:
         raise SettingsError("Repeats must be at least 1.")
+    if args.dpm_steps is not None and args.dpm_steps < 1:
+        raise SettingsError("DPM-Solver++ steps must be at least 1.")
     cfg = BenchConfig(
         model_dir=args.model,
         device=args.device,
         quick=args.quick,
         repeats=args.repeats,
         compile=args.compile,
-        dpm_steps=args.dpm_steps,
+        dpm_steps=args.dpm_steps or DPM_STEPS,
     )
     doc = run_bench(cfg, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(format_table(doc))

@@ -63,4 +63,6 @@ def format_table(doc: dict[str, Any]) -> str:
         + (" — quick mode" if doc["quick"] else "")
     )
     lines = [head, "", "| item | result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    if o.get("note"):
+        lines += ["", f"Item 1: {o['note']}"]
     return "\n".join(lines)
