@@ -21,14 +21,14 @@ def _no_configured_segmenter(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def auto_results() -> dict[str, list[tuple[Phantom, LungMask]]]:
-    """(phantom, automatic mask) for clear lungs and for large opacities, segmented once per session."""
+    """(phantom, automatic mask) for clear lungs, large opacities and effusions, segmented once per session."""
     from vald_desktop.core.lungshapes import find_wheel
     from vald_desktop.core.masks import auto_segment
 
     if find_wheel() is None:
         pytest.skip("the held-out phantoms need the real lung shapes (torchxrayvision wheel; make setup)")
     results: dict[str, list[tuple[Phantom, LungMask]]] = {}
-    for finding in ("normal", "lung_opacity"):
+    for finding in ("normal", "lung_opacity", "effusion"):
         phs = heldout_phantoms(finding, N_PER_KIND)
         results[finding] = [(ph, auto_segment(ph.image)) for ph in phs]
     return results

@@ -29,6 +29,18 @@ def test_auto_mask_keeps_opacified_lungs(auto_results) -> None:
     assert np.mean(kept) >= 0.8, f"share of the opacity inside the automatic mask {np.round(kept, 3)}"
 
 
+def test_auto_mask_keeps_the_lung_base_behind_a_pleural_effusion(auto_results) -> None:
+    scores = [dice(mask.mask, ph.lung_mask) for ph, mask in auto_results["effusion"]]
+    assert np.mean(scores) >= 0.90 and min(scores) >= 0.85, (
+        f"Dice on lungs with effusions {np.round(scores, 3)}"
+    )
+    # The fluid lies inside the lung; a mask that stops at its upper edge hides it from the difference map.
+    kept = [
+        (mask.mask & ph.lesion_mask).sum() / ph.lesion_mask.sum() for ph, mask in auto_results["effusion"]
+    ]
+    assert np.mean(kept) >= 0.5, f"share of the effusion inside the automatic mask {np.round(kept, 3)}"
+
+
 def test_thresholding_loses_opacified_lung_where_the_shape_model_does_not(auto_results) -> None:
     ours = [dice(mask.mask, ph.lung_mask) for ph, mask in auto_results["lung_opacity"]]
     otsu = [dice(otsu_lungs(ph.image), ph.lung_mask) for ph, _ in auto_results["lung_opacity"]]

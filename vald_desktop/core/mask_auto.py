@@ -288,3 +288,81 @@ def refine(lungs: np.ndarray, image: np.ndarray, fit: Fit, scale: float) -> np.n
         out[ch] = ndi.binary_fill_holes(new)
     out[1] &= ~out[0]
     return out
+
+
+EFFUSION_GAP = 0.10  # a lung base this much higher than the other's (in lung heights) may hide fluid
+MENISCUS = 0.02  # ... when the lung's lower edge on the film rises towards the chest wall by this much
+RIGHT_HIGHER = 0.035  # the patient's right lung base sits this much higher on average (the 434 real masks)
+
+
+def _rows(m: np.ndarray) -> tuple[int, int]:
+    ys = np.nonzero(m.any(1))[0]
+    return int(ys[0]), int(ys[-1])
+
+
+def meniscus_rise(lung: np.ndarray, dark: np.ndarray, threshold: float, lateral_first: bool) -> float:
+    """How far the lung's lower edge *on the film* rises from the middle of the lung to the chest wall.
+
+    Per column, the lowest row (down to 30 % of the lung's height below it) where the film is lung-dark.
+    A normal base is lowest at the costophrenic angle (negative result); pleural fluid lies higher laterally
+    (a meniscus) and blunts that angle (positive). In lung heights.
+    """
+    cols = np.nonzero(lung.any(0))[0]
+    top, bottom = _rows(lung)
+    height = max(bottom - top, 1)
+    stop = min(dark.shape[0], bottom + int(0.3 * height))
+    edge = []
+    for c in range(int(cols[0]), int(cols[-1]) + 1):
+        ys = np.nonzero(dark[top:stop, c] > threshold)[0]
+        edge.append(top + (ys[-1] if len(ys) else 0))
+    e = np.asarray(edge, np.float32)
+    q = len(e) // 4
+    if q < 2:
+        return 0.0
+    lateral = e[:q] if lateral_first else e[-q:]
+    return float((np.median(e[q : len(e) - q]) - np.median(lateral)) / height)
+
+
+def fill_effusions(lungs: np.ndarray, image: np.ndarray, fit: Fit, scale: float) -> np.ndarray:
+    """Give back the base of a lung that pleural fluid hides.
+
+    Fluid at a lung base is as bright as the abdomen below the diaphragm, so both the fit and the refinement
+    stop at the fluid's upper edge and the mask loses the base, the very region an effusion map is about.
+    Two cues together say fluid rather than a high diaphragm: that lung's base is much higher than the other
+    one's (EFFUSION_GAP), and the film's lung edge there rises towards the chest wall (a meniscus) instead of
+    dipping into the costophrenic angle. Then the fitted lung shape is stretched down to the other lung's base
+    level (less the usual height difference) and its lower part added. One-sided fluid only: with fluid on
+    both sides there is no healthy base to compare with.
+    """
+    from scipy import ndimage as ndi
+
+    if lungs[0].sum() < 20 or lungs[1].sum() < 20:
+        return lungs
+    dark, body = lungness(image)
+    dark = ndi.gaussian_filter(dark, 1.0)
+    inside = body > 0.5
+    (t0, b0), (t1, b1) = _rows(lungs[0]), _rows(lungs[1])
+    height = max(b0 - t0, b1 - t1, 1)
+    # Channel 0 is the image left = the patient's right lung, whose base is normally the higher one.
+    expected = {0: b1 - RIGHT_HIGHER * height, 1: b0 + RIGHT_HIGHER * height}
+    bottoms = (b0, b1)
+    out = lungs.copy()
+    for ch in (0, 1):
+        if expected[ch] - bottoms[ch] < EFFUSION_GAP * height:
+            continue
+        m = lungs[ch]
+        core = ndi.distance_transform_edt(m) > 3
+        ring = ~m & ~lungs[1 - ch] & inside
+        if core.sum() < 10 or ring.sum() < 10:
+            continue
+        threshold = 0.5 * (np.percentile(dark[core], 75) + np.median(dark[ring]))
+        if meniscus_rise(m, dark, threshold, lateral_first=(ch == 0)) < MENISCUS:
+            continue
+        delta = (expected[ch] - bottoms[ch]) * scale  # in pixels of the fitted image
+        boxes = list(fit.boxes)
+        x0, y0, w, h = boxes[ch]
+        boxes[ch] = (x0, y0, w, h + delta)
+        stretched = render_fit(Fit(tuple(boxes), fit.coeffs, fit.score), image.shape, scale=scale)[ch]  # type: ignore[arg-type]
+        out[ch] |= stretched & inside & ~lungs[1 - ch]
+    out[1] &= ~out[0]
+    return out

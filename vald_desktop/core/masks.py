@@ -243,7 +243,7 @@ def dataset_sibling(film_path: str | os.PathLike[str]) -> Path | None:
 def auto_segment(image: np.ndarray) -> LungMask:
     """The built-in automatic lung mask of a display image (float HxW in [0, 1], bone bright)."""
     from .gridsample import upsample
-    from .mask_auto import _work_image, fit_lungs, refine, render_fit
+    from .mask_auto import _work_image, fill_effusions, fit_lungs, refine, render_fit
 
     img = np.asarray(image, np.float32)
     if img.ndim != 2 or min(img.shape) < 16:
@@ -254,6 +254,7 @@ def auto_segment(image: np.ndarray) -> LungMask:
     # Refine on a copy of moderate size (distance transforms on a 2000-pixel film would be slow), then scale up.
     small, scale = _work_image(img, REFINE_SIDE)
     lungs = refine(render_fit(fit, small.shape, scale=scale), small, fit, scale)
+    lungs = fill_effusions(lungs, small, fit, scale)
     h, w = img.shape
     if small.shape != img.shape:
         from scipy import ndimage as ndi
