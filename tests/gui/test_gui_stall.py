@@ -53,3 +53,12 @@ def test_stall_meter_sees_a_blocked_event_loop(qapp, phantom_png):
     )
     assert report["outcome"] == "finished"
     assert report["worst_stall_ms"] >= 250
+
+
+def test_opening_a_2k_jpeg2000_film_never_freezes_the_window(qapp, pydicom_data_dir):
+    """RG1_J2KR.dcm takes about a second to decode; decoded on the GUI thread it froze the window that long."""
+    from vald_desktop.gui.stall import measure_stall
+
+    report = measure_stall(pydicom_data_dir / "RG1_J2KR.dcm", open_only=True)
+    assert report["film_shape"] == [1955, 1841]
+    assert report["open_stall_ms"] < 300, f"the window froze for {report['open_stall_ms']} ms opening a film"

@@ -1,9 +1,10 @@
-"""Opening films off the GUI thread: decode, window and convert on a pool thread, hand the window a ready film.
+"""Opening films off the GUI thread: decode in a helper process, convert on a pool thread, hand over a ready film.
 
-A 2k DICOM (JPEG 2000 especially) takes a good part of a second to decode; done on the GUI thread it froze the
-window. :class:`FilmLoader` runs one job per request on a thread pool; each request gets a number, and only the
-reply to the newest request is delivered, so a film opened meanwhile always wins. A job tries its candidate files
-in order (a folder opens its first readable film) and gives back either a :class:`LoadedFilm` or one sentence.
+A 2k DICOM (JPEG 2000 especially) takes seconds to decode; done on the GUI thread it froze the window, and on a
+plain thread the codec's hold on the interpreter lock froze it just the same (see :mod:`.film_decoding`).
+:class:`FilmLoader` runs one job per request on a thread pool; each request gets a number, and only the reply to
+the newest request is delivered, so a film opened meanwhile always wins. A job tries its candidate files in order
+(a folder opens its first readable film) and gives back either a :class:`LoadedFilm` or one sentence.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
-from ..core.errors import FilmError, ValdError
-from .qimage import array_to_qimage
+from .film_decoding import decode_elsewhere, warm_up
+from .qimage import pixmap_ready_qimage
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class LoadedFilm:
     path: Path
     index: int  # position of ``path`` among the request's candidates
     display: np.ndarray  # float32 HxW [0, 1] under the film's default window
-    image: QImage  # ``display`` as a QImage (thread-safe; the GUI thread turns it into a pixmap)
+    image: QImage  # ``display`` as a QImage in the pixmap's format (thread-safe; the GUI thread wraps it)
     value_range: tuple[float, float]
 
 
@@ -45,21 +46,12 @@ class LoadRequest:
     quiet: bool  # several candidates (a folder): a file that fails is skipped, not reported
 
 
-def _read(path: Path) -> Any:
-    from ..core.films import load_film
-
-    try:
-        return load_film(path)
-    except OSError as exc:
-        raise FilmError(f"{path.name} cannot be read.") from exc
-
-
 def prepare_film(film: Any, path: Path, index: int = 0) -> LoadedFilm:
-    """Everything the window shows of a new film, computed wherever this runs (no widget is touched)."""
+    """Everything the window shows of a film, computed wherever this runs (no widget is touched)."""
     from ..core.viewing import value_range
 
     display = film.display(film.default_window)
-    return LoadedFilm(film, path, index, display, array_to_qimage(display), value_range(film.values))
+    return LoadedFilm(film, path, index, display, pixmap_ready_qimage(display), value_range(film.values))
 
 
 def load_first(request: LoadRequest, is_current: Any = lambda: True) -> LoadedFilm | str:
@@ -68,15 +60,15 @@ def load_first(request: LoadRequest, is_current: Any = lambda: True) -> LoadedFi
     for i, path in enumerate(request.paths):
         if not is_current():
             return ""  # superseded: nobody will read the answer
-        try:
-            return prepare_film(_read(path), path, i)
-        except ValdError as exc:
-            last = str(exc)
-        except MemoryError:
-            last = f"{path.name} is too large to open on this computer."
-        except Exception:  # noqa: BLE001 - a broken file must never take the window down
-            log.exception("opening a film failed")
-            last = f"{path.name} could not be opened (an unexpected error; the details are in the log)."
+        answer = decode_elsewhere(path)
+        if isinstance(answer, str):
+            last = answer
+            continue
+        film, vrange = answer
+        display = film.display(
+            film.default_window
+        )  # numpy lets go of the interpreter lock here; unpickling not
+        return LoadedFilm(film, path, i, display, pixmap_ready_qimage(display), vrange)
     if request.quiet and len(request.paths) > 1:
         return ""  # the caller words the folder case itself
     return last or "There was no film to open."
@@ -106,6 +98,7 @@ class FilmLoader(QObject):
         self.pool.setMaxThreadCount(2)  # a new request need not wait for a slow decode it supersedes
         self.pending: LoadRequest | None = None
         self._done.connect(self._deliver, Qt.ConnectionType.QueuedConnection)  # delivered on the GUI thread
+        warm_up()
 
     @property
     def busy(self) -> bool:
