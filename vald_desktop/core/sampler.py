@@ -10,6 +10,7 @@ costs only the denoising steps. Per-step work (progress, previews, cancel, mask-
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -62,6 +63,8 @@ class _FilmEntry:
     placement: Placement
     latents: Any  # torch tensor (1, C, h, w), scaled by the VAE scaling factor
     reconstruction: np.ndarray | None = None
+    # (negative prompt, timesteps) -> DDIM-inverted latents: a new prompt on the same film skips the inversion
+    inverted: dict[Any, Any] = field(default_factory=dict)
 
 
 ProgressFn = Callable[[Progress], None]
@@ -234,18 +237,30 @@ class Engine:
             )
             t0 = time.perf_counter()
             hook.start()
-            out = pipe(
-                prompt_embeds=cond,
-                negative_prompt_embeds=uncond,
-                image=latents0,
-                strength=float(settings.strength),
-                num_inference_steps=int(settings.steps),
-                guidance_scale=float(settings.guidance),
-                generator=generators,
-                output_type="latent",
-                callback_on_step_end=hook,
-                return_dict=False,
-            )
+            start: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+            if settings.noise == "inverted":
+                from .inversion import inverted_start, starting_from
+
+                args = (entry.latents, self._embed(settings.negative_prompt), settings.negative_prompt)
+                inv, alpha = inverted_start(
+                    pipe, entry.inverted, *args, settings.steps, settings.strength, hook
+                )
+                start = starting_from(pipe.scheduler, inv.repeat(k, 1, 1, 1), alpha)
+                timings["invert"] = time.perf_counter() - t0
+                t0 = time.perf_counter()
+            with start:
+                out = pipe(
+                    prompt_embeds=cond,
+                    negative_prompt_embeds=uncond,
+                    image=latents0,
+                    strength=float(settings.strength),
+                    num_inference_steps=int(settings.steps),
+                    guidance_scale=float(settings.guidance),
+                    generator=generators,
+                    output_type="latent",
+                    callback_on_step_end=hook,
+                    return_dict=False,
+                )
             timings["denoise"] = time.perf_counter() - t0
             if cancel is not None and cancel.is_set():
                 raise Cancelled()

@@ -16,6 +16,7 @@ from .errors import SettingsError
 SCHEDULERS = ("pndm", "dpmpp", "ddim", "euler")
 MASK_MODES = ("none", "auto", "file", "edited")
 REFERENCES = ("reconstruction", "input")
+NOISES = ("random", "inverted")
 HEALTHY_PROMPT = "normal chest x-ray"
 
 
@@ -38,6 +39,9 @@ class RunSettings:
     # "reconstruction": counterfactual = film + (decoded − VAE reconstruction), the film's detail kept and only the
     # model's edit mapped; "input": counterfactual = decoder output, the paper's raw I_a − I_n. Map = film − counterfactual.
     reference: str = "reconstruction"
+    # "random": SDEdit's random start noise (the paper). "inverted": the film's latents DDIM-inverted to the start
+    # timestep (negative prompt, no guidance): deterministic, so the film's anatomy survives and the seed is unused.
+    noise: str = "random"
     smooth_sigma: float = 0.0  # Gaussian smoothing of the map, in film pixels at model size
     preview_every: int = 5  # emit a decoded preview every k steps (0 = never)
 
@@ -82,6 +86,12 @@ class RunSettings:
         if self.reference not in REFERENCES:
             raise SettingsError(
                 f"Unknown map reference {self.reference!r}; choose one of {', '.join(REFERENCES)}."
+            )
+        if self.noise not in NOISES:
+            raise SettingsError(f"Unknown start noise {self.noise!r}; choose one of {', '.join(NOISES)}.")
+        if self.noise == "inverted" and self.seeds > 1:
+            raise SettingsError(
+                "Inverted start noise gives every seed the same counterfactual; use one seed or random noise."
             )
         _number("smooth_sigma", self.smooth_sigma)
         if float(self.smooth_sigma) < 0:

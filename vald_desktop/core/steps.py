@@ -1,6 +1,8 @@
 """Per-step work inside the diffusers denoising loop (``callback_on_step_end``).
 
 After each UNet call: cooperative cancel, mask-confined blending, progress with ETA and an occasional preview.
+UNet calls made before denoising (DDIM inversion) report through :meth:`StepHook.inversion_step` and count in
+the same progress bar.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class StepHook:
         self.latent_mask = latent_mask
         self.seeds = seeds or [settings.seed]
         self.calls = 0
+        self.before = 0  # UNet calls made before the denoising loop (inversion)
         self._noise: Any = None
         self._t0 = time.perf_counter()
 
@@ -60,19 +63,37 @@ class StepHook:
         if self.cancel is not None and self.cancel.is_set():
             pipe._interrupt = True
             raise Cancelled()
-        total = int(getattr(pipe, "_num_timesteps", 0) or self.calls)
+        total = int(getattr(pipe, "_num_timesteps", 0) or (self.calls - self.before))
         latents = kwargs["latents"]
         if self.latent_mask is not None and self.original is not None:
             latents = self._blend(pipe, i, total, latents)
         if self.progress is not None:
+            shown = self.before + total
             elapsed = time.perf_counter() - self._t0
-            eta = elapsed / self.calls * max(0, total - self.calls)
+            eta = elapsed / self.calls * max(0, shown - self.calls)
             every = self.settings.preview_every
             preview = None
-            if every and self.calls % every == 0 and self.calls < total:
+            if every and self.calls % every == 0 and self.calls < shown:
                 preview = self.preview(latents)
-            self.progress(Progress(step=self.calls, total=total, elapsed=elapsed, eta=eta, preview=preview))
+            self.progress(Progress(step=self.calls, total=shown, elapsed=elapsed, eta=eta, preview=preview))
         return {"latents": latents}
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled()
+
+    def inversion_step(self, total: int) -> None:
+        """After one inversion UNet call: count it and report progress out of ``total`` (inversion + denoising);
+        cancel is checked on both sides of the report, so a cancel from the progress callback costs no further call.
+        No preview: the inverted latents are noise."""
+        self.calls += 1
+        self.before += 1
+        self.check_cancel()
+        if self.progress is not None:
+            elapsed = time.perf_counter() - self._t0
+            eta = elapsed / self.calls * max(0, total - self.calls)
+            self.progress(Progress(step=self.calls, total=total, elapsed=elapsed, eta=eta, preview=None))
+        self.check_cancel()
 
     def start(self) -> None:
         """Mark the start of denoising (the first callback only comes after the first UNet call)."""
