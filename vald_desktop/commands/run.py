@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ExportError, FilmError, MaskError, SettingsError
-from ..core.settings import HEALTHY_PROMPT, REFERENCES, SCHEDULERS, RunSettings
+from ..core.settings import HEALTHY_PROMPT, NOISES, REFERENCES, SCHEDULERS, RunSettings
 
 DONE_MARKER = "run.json"
 
@@ -56,6 +56,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--reference", choices=REFERENCES, default=d.reference, help=f"map reference (default {d.reference})"
+    )
+    p.add_argument(
+        "--noise",
+        choices=NOISES,
+        default=d.noise,
+        help=f"start noise: random (SDEdit, the paper) or inverted (DDIM inversion of the film, keeps its "
+        f"anatomy; one seed) (default {d.noise})",
     )
     p.add_argument("--smooth", type=float, default=d.smooth_sigma, help="map smoothing sigma (model pixels)")
     p.add_argument(
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         mask_mode=mask_mode,
         confine_to_mask=bool(args.confine),
         reference=args.reference,
+        noise=args.noise,
         smooth_sigma=args.smooth,
     )
     style = OverlayStyle(mode=args.overlay, opacity=args.opacity, threshold=args.threshold)

@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import SettingsError
-from ..core.settings import HEALTHY_PROMPT, MASK_MODES, REFERENCES, SCHEDULERS, RunSettings
+from ..core.settings import HEALTHY_PROMPT, MASK_MODES, NOISES, REFERENCES, SCHEDULERS, RunSettings
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 SCHEDULER_LABELS = {"pndm": "PNDM (paper)", "dpmpp": "DPM-Solver++ 2M", "ddim": "DDIM", "euler": "Euler"}
 MASK_LABELS = {"none": "No mask", "auto": "Automatic", "file": "From file", "edited": "Edited"}
 REFERENCE_LABELS = {"reconstruction": "Film + edit (detail kept)", "input": "Decoder output (paper)"}
+NOISE_LABELS = {"random": "Random (SDEdit, paper)", "inverted": "DDIM-inverted (keeps anatomy)"}
 _FALLBACK_PRESETS = [(HEALTHY_PROMPT, HEALTHY_PROMPT)]
 
 
@@ -135,12 +136,18 @@ class RunControls(QWidget):
         self.mask_mode = _combo({k: MASK_LABELS.get(k, k) for k in MASK_MODES})
         self.confine = QCheckBox("Edit only inside the lungs")
         self.reference = _combo({k: REFERENCE_LABELS.get(k, k) for k in REFERENCES})
+        self.noise = _combo({k: NOISE_LABELS.get(k, k) for k in NOISES})
+        self.noise.setToolTip(
+            "Where denoising starts: random noise (the paper), or the film itself inverted to that noise level, "
+            "so only what the prompt changes moves (deterministic: one seed)"
+        )
         self.smooth = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=20.0, singleStep=0.5)
         self.preview_every = QSpinBox(minimum=0, maximum=100)
         self.preview_every.setToolTip("Show a preview every k steps (0 = never)")
         aform.addRow("Mask", self.mask_mode)
         aform.addRow("", self.confine)
         aform.addRow("Map reference", self.reference)
+        aform.addRow("Start noise", self.noise)
         aform.addRow("Smoothing", self.smooth)
         aform.addRow("Preview every", self.preview_every)
         layout.addWidget(map_box)
@@ -176,7 +183,7 @@ class RunControls(QWidget):
             w.valueChanged.connect(self._edited)
         for w in (self.steps, self.seeds, self.preview_every):
             w.valueChanged.connect(self._edited)
-        for c in (self.scheduler, self.mask_mode, self.reference):
+        for c in (self.scheduler, self.mask_mode, self.reference, self.noise):
             c.currentIndexChanged.connect(self._edited)
         self.prompt.editTextChanged.connect(self._edited)
         self.negative.textChanged.connect(self._edited)
@@ -201,6 +208,7 @@ class RunControls(QWidget):
             mask_mode=str(self.mask_mode.currentData()),
             confine_to_mask=self.confine.isChecked(),
             reference=str(self.reference.currentData()),
+            noise=str(self.noise.currentData()),
             smooth_sigma=round(float(self.smooth.value()), 4),
             preview_every=int(self.preview_every.value()),
         )
@@ -208,7 +216,7 @@ class RunControls(QWidget):
     def set_settings(self, s: RunSettings) -> None:
         widgets = (self.prompt, self.negative, self.strength, self.guidance, self.steps, self.scheduler,
                    self.seed, self.seeds, self.mask_mode, self.confine, self.reference, self.smooth,
-                   self.preview_every)  # fmt: skip
+                   self.preview_every, self.noise)  # fmt: skip
         blockers = [QSignalBlocker(w) for w in widgets]
         try:
             self.prompt.setEditText(s.prompt)
@@ -222,6 +230,7 @@ class RunControls(QWidget):
             _select(self.mask_mode, s.mask_mode)
             self.confine.setChecked(bool(s.confine_to_mask))
             _select(self.reference, s.reference)
+            _select(self.noise, s.noise)
             self.smooth.setValue(float(s.smooth_sigma))
             self.preview_every.setValue(int(s.preview_every))
         finally:
