@@ -339,8 +339,9 @@ def fill_effusions(lungs: np.ndarray, image: np.ndarray, fit: Fit, scale: float)
     if lungs[0].sum() < 20 or lungs[1].sum() < 20:
         return lungs
     dark, body = lungness(image)
-    dark = ndi.gaussian_filter(dark, 1.0)
     inside = body > 0.5
+    # Air outside the body is dark but never lung: it must not pass for the lung's lower edge.
+    dark = ndi.gaussian_filter(dark * inside, 1.0)
     (t0, b0), (t1, b1) = _rows(lungs[0]), _rows(lungs[1])
     height = max(b0 - t0, b1 - t1, 1)
     # Channel 0 is the image left = the patient's right lung, whose base is normally the higher one.
@@ -363,6 +364,11 @@ def fill_effusions(lungs: np.ndarray, image: np.ndarray, fit: Fit, scale: float)
         x0, y0, w, h = boxes[ch]
         boxes[ch] = (x0, y0, w, h + delta)
         stretched = render_fit(Fit(tuple(boxes), fit.coeffs, fit.score), image.shape, scale=scale)[ch]  # type: ignore[arg-type]
-        out[ch] |= stretched & inside & ~lungs[1 - ch]
+        # Only below the lung's present lower edge (higher up, the refined outline already follows the film)
+        # and within its present width (the stretched model is a guess, its sides least of all).
+        has_lung = m.any(0)
+        lowest = m.shape[0] - 1 - np.argmax(m[::-1], axis=0)
+        below = (np.arange(m.shape[0])[:, None] > lowest[None, :]) & has_lung[None, :]
+        out[ch] |= stretched & below & inside & ~lungs[1 - ch]
     out[1] &= ~out[0]
     return out
