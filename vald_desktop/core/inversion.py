@@ -36,7 +36,7 @@ def denoise_timesteps(scheduler: Any, steps: int, strength: float) -> tuple[list
     probe.set_timesteps(steps)
     init = min(int(steps * strength), steps)
     tail = probe.timesteps[max(steps - init, 0) * probe.order :]
-    # PNDM repeats a timestep; the inversion visits each noise level once.
+    # At full strength PNDM repeats its second timestep; the inversion visits each noise level once.
     distinct = list(dict.fromkeys(int(round(float(t))) for t in tail))
     return distinct, len(tail)
 
