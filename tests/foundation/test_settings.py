@@ -11,6 +11,7 @@ from vald_desktop.core.settings import RunSettings
 def test_defaults_are_the_papers_most_effective_settings() -> None:
     s = RunSettings()
     assert (s.prompt, s.strength, s.guidance, s.scheduler) == ("normal chest x-ray", 0.55, 4.0, "pndm")
+    assert s.noise == "random", "the paper's SDEdit starts from random noise"
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,8 @@ def test_defaults_are_the_papers_most_effective_settings() -> None:
         ({"seeds": 99}, "seeds"),
         ({"mask_mode": "lungs"}, "mask mode"),
         ({"reference": "healthy"}, "reference"),
+        ({"noise": "gaussian"}, "start noise"),
+        ({"noise": "inverted", "seeds": 2}, "one seed"),
         ({"smooth_sigma": -2.0}, "smoothing"),
         ({"preview_every": -1}, "Preview"),
         ({"prompt": None}, "prompt"),
@@ -52,6 +55,13 @@ def test_record_round_trip_ignores_unknown_keys() -> None:
     s = RunSettings(prompt="cardiomegaly", strength=0.85, guidance=7.5, steps=75, seed=42, seeds=3)
     data = s.to_dict() | {"from_a_newer_version": 1}
     assert RunSettings.from_dict(data) == s
+    inverted = RunSettings(noise="inverted")
+    assert RunSettings.from_dict(inverted.to_dict()) == inverted
+
+
+def test_records_from_before_the_start_noise_setting_open_as_random_noise() -> None:
+    old = {k: v for k, v in RunSettings().to_dict().items() if k != "noise"}
+    assert RunSettings.from_dict(old).noise == "random"
 
 
 def test_unet_steps_follow_img2img_rule() -> None:
