@@ -43,8 +43,9 @@ def decode(path: str | Path) -> Decoded | str:
         return str(FilmError(f"{name} cannot be read."))
     except MemoryError:
         return f"{name} is too large to open on this computer."
-    except Exception:  # noqa: BLE001 - a broken file must never take the window down
-        log.exception("opening a film failed")
+    except Exception as exc:  # noqa: BLE001 - a broken file must never take the window down
+        # The type only: messages and tracebacks of decoders may carry the file's path or its tags.
+        log.error("opening a film failed (%s)", type(exc).__name__)
         return f"{name} could not be opened (an unexpected error; the details are in the log)."
 
 
@@ -75,7 +76,9 @@ def _pool() -> ProcessPoolExecutor:
     with _lock:
         if _executor is None:
             ctx = multiprocessing.get_context("spawn")
-            _executor = ProcessPoolExecutor(max_workers=2, mp_context=ctx)  # a new film need not wait for one
+            # One process: a second one would cost another start-up and ~100 MB; a film asked for while a
+            # superseded one decodes waits for it (the loader then drops the stale answer).
+            _executor = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
         return _executor
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,6 @@ from PySide6.QtGui import QImage
 
 from .film_decoding import decode_elsewhere, warm_up
 from .qimage import pixmap_ready_qimage
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,14 +43,6 @@ class LoadRequest:
     quiet: bool  # several candidates (a folder): a file that fails is skipped, not reported
 
 
-def prepare_film(film: Any, path: Path, index: int = 0) -> LoadedFilm:
-    """Everything the window shows of a film, computed wherever this runs (no widget is touched)."""
-    from ..core.viewing import value_range
-
-    display = film.display(film.default_window)
-    return LoadedFilm(film, path, index, display, pixmap_ready_qimage(display), value_range(film.values))
-
-
 def load_first(request: LoadRequest, is_current: Any = lambda: True) -> LoadedFilm | str:
     """The first candidate that opens, prepared; or the sentence saying why none did."""
     last = ""
@@ -65,9 +54,8 @@ def load_first(request: LoadRequest, is_current: Any = lambda: True) -> LoadedFi
             last = answer
             continue
         film, vrange = answer
-        display = film.display(
-            film.default_window
-        )  # numpy lets go of the interpreter lock here; unpickling not
+        # Windowed here, not in the helper process: numpy lets go of the interpreter lock, unpickling does not.
+        display = film.display(film.default_window)
         return LoadedFilm(film, path, i, display, pixmap_ready_qimage(display), vrange)
     if request.quiet and len(request.paths) > 1:
         return ""  # the caller words the folder case itself

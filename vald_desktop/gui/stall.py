@@ -33,10 +33,10 @@ class _TickRecorder:
         return [(b - a) * 1000.0 for a, b in zip(self.times, self.times[1:], strict=False)]
 
     def worst_ms(self, start: float, end: float, interval_ms: float) -> float:
-        """The longest stall among the gaps that overlap [start, end] (a gap spanning a boundary counts)."""
+        """The longest stall among the gaps that end in (start, end]: a stall belongs to the phase it ends in."""
         worst = 0.0
         for a, b in zip(self.times, self.times[1:], strict=False):
-            if a < end and b > start:
+            if start < b <= end:
                 worst = max(worst, (b - a) * 1000.0 - interval_ms)
         return round(worst, 2)
 
@@ -60,6 +60,9 @@ def _events_class() -> type:
 
         def finished(self, result: Any) -> None:
             self.done.setdefault("outcome", ("finished", (result,)))
+
+        def handed_over(self, *_: Any) -> None:
+            """Runs on the worker thread the moment it hands the result over: the run ends, drawing begins."""
             self.done.setdefault("finished_at", time.perf_counter())
 
         def lungs(self, *_: Any) -> None:
@@ -195,6 +198,7 @@ def measure_stall(
             steps = events.steps
             w.progress.connect(events.progress, queued)
             w.finished.connect(events.finished, queued)
+            w.worker.finished.connect(events.handed_over, Qt.ConnectionType.DirectConnection)
             w.failed.connect(events.failed, queued)
             w.cancelled.connect(events.cancelled, queued)
             _wait_until(lambda: False, 0.05)
