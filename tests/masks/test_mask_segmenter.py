@@ -56,9 +56,11 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {}
     with torch.no_grad():
         net.classification.weight.zero_()
-        for name, bias in (("lungs", 8.0), ("none", -8.0)):
+        # Distinct values per lung channel, so a test can tell which channel ended up where.
+        for name, (bias_left, bias_right) in (("lungs", (8.0, 4.0)), ("none", (-8.0, -8.0))):
             net.classification.bias.zero_()
-            net.classification.bias[[left, right]] = bias
+            net.classification.bias[left] = bias_left
+            net.classification.bias[right] = bias_right
             state = {k: v.clone() for k, v in net.state_dict().items()}
             paths[name] = out / f"{name}.pth"
             if name == "lungs":
@@ -81,7 +83,7 @@ def _film(tmp_path: Path, h: int = 90, w: int = 70) -> Path:
 
 
 @needs_xrv
-def test_segmenter_mask_comes_back_at_the_film_size_from_the_weights_file(checkpoints, tmp_path) -> None:
+def test_segmenter_mask_comes_back_at_the_film_size_from_the_weights_file(checkpoints) -> None:
     image = np.random.default_rng(1).random((90, 70), dtype=np.float32)
     full = segment_with_weights(image, checkpoints["lungs"])
     assert full.source == "segmenter"
@@ -103,12 +105,13 @@ def test_segmenter_that_finds_no_lungs_falls_back_to_the_automatic_mask_with_a_w
 
 
 @needs_xrv
-def test_segmenter_reads_the_lung_channels_by_name(checkpoints, monkeypatch) -> None:
+def test_segmenter_reads_the_lung_channels_by_name(checkpoints) -> None:
     seg = load_segmenter(checkpoints["lungs"])
-    assert seg.targets[seg.targets.index("Left Lung")] == "Left Lung"
     logits = seg.logits(np.zeros((40, 30), np.float32))
     assert logits.shape == (2, 40, 30)
-    assert (logits > 0).all(), "both chosen channels are the ones the test weights switched on"
+    # The test weights put 8 on "Left Lung", 4 on "Right Lung" and 0 on the 12 other structures.
+    assert np.allclose(logits[0], 8.0, atol=1e-3), "channel 0 must be 'Left Lung'"
+    assert np.allclose(logits[1], 4.0, atol=1e-3), "channel 1 must be 'Right Lung'"
 
 
 @needs_xrv
