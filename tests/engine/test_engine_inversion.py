@@ -84,6 +84,16 @@ def test_inverted_runs_ignore_the_seed_and_repeat_exactly(engine, film, schedule
     assert not (a.counterfactual == r0.counterfactual).all()
 
 
+def test_a_mask_confined_inverted_run_ignores_the_seed_too(engine, film, left_lung_mask):
+    s = RunSettings(
+        steps=6, strength=0.5, preview_every=0, mask_mode="file", confine_to_mask=True, noise="inverted"
+    )
+    a = engine.run(film, s, mask=left_lung_mask)
+    b = engine.run(film, s.replace(seed=7), mask=left_lung_mask)
+    assert (a.counterfactual == b.counterfactual).all(), "the outside-the-mask blend brought the seed back in"
+    assert (a.map[~left_lung_mask.mask] == 0).all() and abs(a.map).max() > 0
+
+
 def test_progress_counts_inversion_and_denoising_in_one_bar(tiny_model_dir, film):
     from vald_desktop.core.sampler import Engine
 

@@ -71,6 +71,11 @@ def invert(
     return x
 
 
+def start_noise(inverted: Any, clean: Any, alpha: float) -> Any:
+    """The noise that, added to ``clean`` at level ``alpha`` the VP way, gives ``inverted``."""
+    return (inverted - math.sqrt(alpha) * clean) / math.sqrt(1.0 - alpha)
+
+
 @contextlib.contextmanager
 def starting_from(scheduler: Any, inverted: Any, alpha: float) -> Iterator[None]:
     """For the pipeline call inside this block, img2img starts from ``inverted`` instead of randomly noised latents.
@@ -81,7 +86,7 @@ def starting_from(scheduler: Any, inverted: Any, alpha: float) -> Iterator[None]
 
     def first_call(original: Any, noise: Any, timesteps: Any) -> Any:
         del scheduler.add_noise
-        eps = (inverted.to(original.dtype) - math.sqrt(alpha) * original) / math.sqrt(1.0 - alpha)
+        eps = start_noise(inverted.to(original.dtype), original, alpha)
         return scheduler.add_noise(original, eps.expand_as(original).to(noise.dtype), timesteps)
 
     scheduler.add_noise = first_call

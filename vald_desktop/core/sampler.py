@@ -239,13 +239,14 @@ class Engine:
             hook.start()
             start: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
             if settings.noise == "inverted":
-                from .inversion import inverted_start, starting_from
+                from .inversion import inverted_start, start_noise, starting_from
 
                 args = (entry.latents, self._embed(settings.negative_prompt), settings.negative_prompt)
                 inv, alpha = inverted_start(
                     pipe, entry.inverted, *args, settings.steps, settings.strength, hook
                 )
                 start = starting_from(pipe.scheduler, inv.repeat(k, 1, 1, 1), alpha)
+                hook.use_blend_noise(start_noise(inv, entry.latents, alpha).repeat(k, 1, 1, 1))
                 timings["invert"] = time.perf_counter() - t0
                 t0 = time.perf_counter()
             with start:

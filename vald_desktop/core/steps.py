@@ -78,6 +78,11 @@ class StepHook:
             self.progress(Progress(step=self.calls, total=shown, elapsed=elapsed, eta=eta, preview=preview))
         return {"latents": latents}
 
+    def use_blend_noise(self, noise: Any) -> None:
+        """Noise the original latents with this (the inversion's own noise) outside the mask, not a seeded draw:
+        an inverted run then stays independent of the seed when it is mask-confined too."""
+        self._noise = noise
+
     def check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled()
