@@ -95,7 +95,7 @@ def _laterality(finding: str, seed: int, laterality: str | None) -> str:
     return {"normal": "none", "cardiomegaly": "none"}.get(finding, "bilateral")
 
 
-def _lesion(finding: str, rng: np.random.Generator, anat: Anatomy, side: str) -> np.ndarray:
+def _lesion(finding: str, rng: np.random.Generator, anat: Anatomy, side: str) -> lesions.Field:
     if finding == "lung_opacity":
         return lesions.lung_opacity(rng, anat, side)
     if finding == "nodule":
@@ -111,9 +111,13 @@ def _lesion(finding: str, rng: np.random.Generator, anat: Anatomy, side: str) ->
 
 def _expose(dens: np.ndarray, look: dict[str, float], noise: np.ndarray) -> np.ndarray:
     """Detector response: gamma and window (pointwise), then the shared noise, then clip."""
-    img = np.clip(dens, 0, 1.2) ** look["gamma"]
-    img = look["lo"] + (look["hi"] - look["lo"]) * img
-    return np.clip(img + noise, 0.0, 1.0).astype(np.float32)
+    img = np.clip(dens, 0, 1.2)
+    img **= look["gamma"]
+    img *= look["hi"] - look["lo"]
+    img += look["lo"]
+    out = img + noise  # float64, like the noise
+    np.clip(out, 0.0, 1.0, out=out)
+    return out.astype(np.float32)
 
 
 def make_phantom(
@@ -133,20 +137,21 @@ def make_phantom(
     sigma = look_rng.uniform(0.006, 0.02)
     # Triangular (sum of two uniforms) rather than Gaussian noise: looks the same and costs a tenth.
     uni = look_rng.random((2, size, size), dtype=np.float32)
-    noise = (sigma * np.sqrt(6.0)) * (uni[0] + uni[1] - 1.0)
-    noise += (
-        0.3 * sigma * noise_field(look_rng, size // 4, size, size)
-    )  # film grain with a little correlation
+    tri = np.add(uni[0], uni[1], out=uni[0])
+    tri -= 1.0
+    noise = (sigma * np.sqrt(6.0)) * tri  # a float64 scalar: the noise is float64
+    grain = noise_field(look_rng, size // 4, size, size)  # film grain with a little correlation
+    grain *= 0.3 * sigma
+    noise += grain
     healthy = _expose(anat.density, look, noise)
 
-    if finding == "normal":
-        image, lesion_mask = healthy.copy(), np.zeros((size, size), bool)
-    else:
-        field, lesion_mask = lesions.finalize(
-            _lesion(finding, _rng(seed, 1, FINDINGS.index(finding)), anat, side)
-        )
-        # field is exactly 0 outside lesion_mask and _expose is pointwise, so the twins agree bit for bit there.
-        image = _expose(anat.density + field, look, noise)
+    image, lesion_mask = healthy.copy(), np.zeros((size, size), bool)
+    if finding != "normal":
+        field, win = _lesion(finding, _rng(seed, 1, FINDINGS.index(finding)), anat, side)
+        field, lesion_mask[win] = lesions.finalize(field)
+        # field is exactly 0 outside lesion_mask (and outside its window) and _expose is pointwise, so the twins
+        # agree bit for bit there: only the window is exposed again.
+        image[win] = _expose(anat.density[win] + field, look, noise[win])
     return Phantom(
         image=image,
         healthy=healthy,
