@@ -182,3 +182,25 @@ def test_bundled_sample_film_is_what_its_readme_command_makes(repo_root: Path, t
     lesion = np.asarray(Image.open(sample / "phantom-opacity-left-lesion.png")) > 127
     assert image.shape == (256, 256) and image.dtype == np.uint8
     assert np.nonzero(lesion)[1].mean() > 128, "the opacity on the patient's left must be on the image right"
+
+
+def test_any_number_of_workers_writes_the_same_files(tmp_path: Path) -> None:
+    # 32 phantoms: enough for two processes (one per 16 phantoms at most).
+    one = write_phantoms(tmp_path / "one", n=32, seed=5, size=48, workers=1)
+    two = write_phantoms(tmp_path / "two", n=32, seed=5, size=48, workers=2)
+    assert one.read_bytes() == two.read_bytes()
+    rows = _rows(one)
+    assert len(rows) == 32 and [r["id"] for r in rows] == [f"{i:06d}" for i in range(32)]
+    for row in rows[::5] + rows[-1:]:
+        for key in ("image", "healthy", "lesion_mask", "lung_mask"):
+            assert (one.parent / row[key]).read_bytes() == (two.parent / row[key]).read_bytes()
+
+
+def test_worker_counts(tmp_path: Path) -> None:
+    from vald_desktop.core.phantoms import worker_count
+
+    assert worker_count(8, 4) == 1  # a small set stays in-process
+    assert worker_count(64, 2) == 2 and worker_count(64, 1) == 1
+    assert 1 <= worker_count(1000) <= 1000 // 16
+    with pytest.raises(DataError, match="worker"):
+        write_phantoms(tmp_path, n=2, seed=0, workers=0)

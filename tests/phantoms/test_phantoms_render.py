@@ -116,3 +116,26 @@ def test_bad_requests_raise_data_errors() -> None:
         make_phantom(0, "lung_opacity", laterality="bilateral")
     with pytest.raises(DataError):
         make_phantom(0, "normal", size=8)
+
+
+def test_windowed_upsampling_equals_the_full_field() -> None:
+    from vald_desktop.core.gridsample import upsample
+
+    small = np.random.default_rng(0).standard_normal((2, 7, 9)).astype(np.float32)
+    full = upsample(small, 100, 80)
+    assert full.shape == (2, 100, 80) and full.flags.c_contiguous
+    window = (slice(13, 61), slice(5, 77))
+    assert np.array_equal(upsample(small, 100, 80, window), full[:, 13:61, 5:77])
+
+
+def test_lung_coverage_is_zero_outside_its_window() -> None:
+    from vald_desktop.core.lungshapes import load_shapes
+    from vald_desktop.core.phantom_anatomy import render_anatomy
+
+    for seed in range(3):
+        anat = render_anatomy(np.random.default_rng(seed), 96, load_shapes())
+        for ch, (rows, cols) in enumerate(anat.lung_win):
+            inside = np.zeros((96, 96), bool)
+            inside[rows, cols] = True
+            assert anat.lung_cov[ch][~inside].max(initial=0) == 0 and anat.lung_cov[ch][inside].max() > 0.5
+        assert np.array_equal(anat.lung_mask, anat.lung_cov.sum(axis=0) > 0.5)

@@ -28,6 +28,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=",".join(FINDINGS),
         help=f"comma-separated findings to cycle through (default all: {','.join(FINDINGS)})",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="processes to draw with (default: one per CPU core, at most one per 16 phantoms; 1 = in-process); "
+        "the files are the same for any number",
+    )
     one = p.add_argument_group("a single named phantom (e.g. the bundled sample film) instead of a set")
     one.add_argument(
         "--name", help="write one phantom as NAME.png, NAME-healthy.png, NAME-lesion.png, NAME-lungmask.png"
@@ -42,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.errors import DataError
     from ..core.lungshapes import load_shapes
-    from ..core.phantoms import write_phantoms
+    from ..core.phantoms import worker_count, write_phantoms
 
     if args.name:
         return _run_single(args)
@@ -52,7 +58,13 @@ def run(args: argparse.Namespace) -> int:
     shapes = load_shapes()  # load (and cache) the real lung shapes before timing
     start = time.perf_counter()
     labels = write_phantoms(
-        args.out, args.n, args.seed, layout=args.layout, size=args.size, findings=findings
+        args.out,
+        args.n,
+        args.seed,
+        layout=args.layout,
+        size=args.size,
+        findings=findings,
+        workers=args.workers,
     )
     seconds = time.perf_counter() - start
     print(
@@ -64,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 "layout": args.layout,
                 "size": args.size,
                 "lung_shapes": shapes.source,
+                "workers": worker_count(args.n, args.workers),
                 "seconds": round(seconds, 3),
                 "phantoms_per_s": round(args.n / seconds, 1) if seconds > 0 else None,
             }
