@@ -57,18 +57,19 @@ def invert(
     """
     import torch
 
-    x = latents
+    # The update itself runs in float32: in bf16 the small per-step differences would round away.
+    x = latents.float()
     a_prev = 1.0  # the clean latents
-    emb = embedding.to(latents.dtype)
+    emb = embedding.to(latents.dtype).expand(x.shape[0], -1, -1)
     for t in reversed(timesteps):
         t_in = torch.tensor(t, device=x.device)
-        eps = unet(x, t_in, encoder_hidden_states=emb.expand(x.shape[0], -1, -1), return_dict=False)[0]
+        eps = unet(x.to(latents.dtype), t_in, encoder_hidden_states=emb, return_dict=False)[0].float()
         a_next = float(alphas_cumprod[t])
         x0 = (x - math.sqrt(1.0 - a_prev) * eps) / math.sqrt(a_prev)
         x = math.sqrt(a_next) * x0 + math.sqrt(1.0 - a_next) * eps
         a_prev = a_next
         after_step()
-    return x
+    return x.to(latents.dtype)
 
 
 def start_noise(inverted: Any, clean: Any, alpha: float) -> Any:
