@@ -46,7 +46,7 @@ class FilmView(QObject):
         self._vrange = (0.0, 1.0)
         self._display: np.ndarray | None = None
         self._display_pixmap: QPixmap | None = None
-        self._display_key: tuple[int, Any] | None = None  # (film, window) that ``_display`` shows
+        self._display_key: tuple[Any, Any] | None = None  # (film, window) that ``_display`` shows
         self.drawer = ResultDrawer(self)
         self.drawer.ready.connect(self._redraw_result)
         for p in panels.panels:
@@ -68,7 +68,7 @@ class FilmView(QObject):
         self.panels.set_grid(w, h)
         if prepared is not None and prepared.film is film:
             self._vrange = prepared.value_range
-            self._show_display(prepared.display, QPixmap.fromImage(prepared.image), (id(film), self.window))
+            self._show_display(prepared.display, QPixmap.fromImage(prepared.image), (film, self.window))
         else:
             self._vrange = value_range(film.values)
             self.render()
@@ -185,14 +185,15 @@ class FilmView(QObject):
             for p in self.panels.panels:
                 p.set_image(None)
             return
-        key = (id(self.film), self.window)
-        if self._display is not None and self._display_key == key:
+        key = (self.film, self.window)
+        shown = self._display_key
+        if self._display is not None and shown is not None and shown[0] is key[0] and shown[1] == key[1]:
             self._redraw_result()  # same film, same window (a run ended): only the result's panels change
             return
         display = self.film.display(self.window)
         self._show_display(display, array_to_pixmap(display), key)
 
-    def _show_display(self, display: np.ndarray, pixmap: QPixmap, key: tuple[int, Any]) -> None:
+    def _show_display(self, display: np.ndarray, pixmap: QPixmap, key: tuple[Any, Any]) -> None:
         """The film under the current window in every panel that shows it (converted once, shared)."""
         self._display = display
         self._display_pixmap = pixmap
