@@ -32,7 +32,10 @@ def sample_grid(a: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> np.ndarray:
     right = np.take(cols, x1, axis=-2)
     right *= fx
     out_t += right
-    return np.ascontiguousarray(np.swapaxes(out_t, -1, -2))
+    # ``right`` is free again and just the size of the result: transpose into it (one large allocation fewer).
+    out = right.reshape(out_t.shape[:-2] + (len(ry), len(rx)))
+    np.copyto(out, np.swapaxes(out_t, -1, -2))
+    return out
 
 
 @lru_cache(maxsize=256)

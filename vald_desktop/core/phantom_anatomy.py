@@ -78,7 +78,27 @@ def periodic_noise_1d(rng: np.random.Generator, n: int, x: np.ndarray) -> np.nda
     """Smooth 1-D noise of period 1 in ``x`` with ``n`` knots (for angles, rib wobble, lesion outlines)."""
     knots = rng.standard_normal(n).astype(np.float32)
     frac = x - np.floor(x)  # np.mod is ~50x slower than this on float32 grids
-    return np.interp(frac * n, np.arange(n + 1), np.append(knots, knots[0])).astype(np.float32)
+    return _interp_knots(frac * n, np.append(knots, knots[0]).astype(np.float64))
+
+
+def _interp_knots(u: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp(u, arange(len(fp)), fp)`` as float32 for 0 <= u <= len(fp) - 1, bit for bit.
+
+    The knots sit at the integers, so the interval is floor(u) and no search is needed; the arithmetic is
+    np.interp's own (slope * (u - j) + fp[j] in float64), about 7x faster than its binary search.
+    """
+    last = len(fp) - 1
+    t = u.astype(np.float64)
+    j = np.floor(t)
+    np.minimum(j, last - 1, out=j)
+    ji = j.astype(np.intp)
+    t -= j
+    t *= np.diff(fp)[ji]
+    t += fp[ji]
+    top = u >= last
+    if top.any():
+        t[top] = fp[last]  # np.interp returns the last knot itself there
+    return t.astype(np.float32)
 
 
 def _reach(r: np.ndarray, lo: int, hi: int) -> slice:

@@ -111,12 +111,15 @@ def _lesion(finding: str, rng: np.random.Generator, anat: Anatomy, side: str) ->
 
 
 def _expose(dens: np.ndarray, look: dict[str, float], noise: np.ndarray) -> np.ndarray:
-    """Detector response: gamma and window (pointwise), then the shared noise, then clip."""
+    """Detector response: gamma and window (pointwise), then the shared noise, then clip.
+
+    ``noise`` (float64) is used up: the sum is formed in its memory (one large temporary fewer).
+    """
     img = np.clip(dens, 0, 1.2)
     img **= look["gamma"]
     img *= look["hi"] - look["lo"]
     img += look["lo"]
-    out = img + noise  # float64, like the noise
+    out = np.add(noise, img, out=noise)
     np.clip(out, 0.0, 1.0, out=out)
     return out.astype(np.float32)
 
@@ -128,6 +131,11 @@ def make_phantom(
     _check(seed, finding, size, laterality)
     side = _laterality(finding, seed, laterality)
     anat = render_anatomy(_rng(seed, 0), size, load_shapes())
+    lesion_mask = np.zeros((size, size), bool)
+    if finding != "normal":
+        # The lesion has its own random stream, so drawing it before the noise changes nothing.
+        field, win = _lesion(finding, _rng(seed, 1, FINDINGS.index(finding)), anat, side)
+        field, lesion_mask[win] = lesions.finalize(field)
 
     look_rng = _rng(seed, 2)
     look = {
@@ -144,15 +152,17 @@ def make_phantom(
     grain = noise_field(look_rng, size // 4, size, size)  # film grain with a little correlation
     grain *= 0.3 * sigma
     noise += grain
-    healthy = _expose(anat.density, look, noise)
 
-    image, lesion_mask = healthy.copy(), np.zeros((size, size), bool)
-    if finding != "normal":
-        field, win = _lesion(finding, _rng(seed, 1, FINDINGS.index(finding)), anat, side)
-        field, lesion_mask[win] = lesions.finalize(field)
+    if finding == "normal":
+        healthy = _expose(anat.density, look, noise)
+        image = healthy.copy()
+    else:
         # field is exactly 0 outside lesion_mask (and outside its window) and _expose is pointwise, so the twins
         # agree bit for bit there: only the window is exposed again.
-        image[win] = _expose(anat.density[win] + field, look, noise[win])
+        near = _expose(anat.density[win] + field, look, noise[win].copy())
+        healthy = _expose(anat.density, look, noise)
+        image = healthy.copy()
+        image[win] = near
     return Phantom(
         image=image,
         healthy=healthy,
