@@ -101,6 +101,14 @@ def _interp_knots(u: np.ndarray, fp: np.ndarray) -> np.ndarray:
     return t.astype(np.float32)
 
 
+def hypot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """float32 hypotenuse through float64 (what glibc's hypotf does, bit for bit), several times faster."""
+    a64 = np.asarray(a, np.float64)
+    sq = np.square(a64)
+    sq = sq + np.square(np.asarray(b, np.float64))
+    return np.sqrt(sq, out=sq).astype(np.float32)
+
+
 def _reach(r: np.ndarray, lo: int, hi: int) -> slice:
     """Output pixels whose bilinear taps (floor(r), floor(r) + 1) touch source indices lo..hi (r ascending)."""
     base = np.floor(r)
@@ -335,7 +343,7 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
     xh = (np.arange(half, dtype=np.float32)[None, hc2] + 0.5) * k
     vessels_h = np.zeros((yh.shape[0], xh.shape[1]), np.float32)
     for hx, hy in hila:
-        r = np.hypot(xh - hx, yh - hy)
+        r = hypot(xh - hx, yh - hy)
         theta = np.arctan2(yh - hy, xh - hx) / (2 * np.pi)
         streak = np.maximum(periodic_noise_1d(rng, 48, theta), 0) + 0.5 * np.maximum(
             periodic_noise_1d(rng, 97, theta + r / (3 * s)), 0

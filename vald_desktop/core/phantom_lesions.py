@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .gridsample import Window
-from .phantom_anatomy import Anatomy, noise_field, periodic_noise_1d, smoothstep, span
+from .phantom_anatomy import Anatomy, hypot, noise_field, periodic_noise_1d, smoothstep, span
 
 FLOOR = 0.004  # below this the added density is invisible; cutting it keeps the lesion mask honest
 SIDE_CHANNEL = {"right": 0, "left": 1}  # patient side -> image-left / image-right lung channel
@@ -79,7 +79,7 @@ def lung_opacity(rng: np.random.Generator, anat: Anatomy, side: str) -> Field:
     radius = np.sqrt(lw * lh) * rng.uniform(0.40, 0.58)
     theta = np.arctan2(y - cy, x - cx) / (2 * np.pi)
     r_edge = radius * (1 + 0.22 * periodic_noise_1d(rng, 9, theta))
-    r = np.hypot((x - cx) / 1.1, y - cy)
+    r = hypot((x - cx) / 1.1, y - cy)
     prof = smoothstep((r_edge - r) / (0.35 * radius))
     texture = 0.78 + 0.22 * noise_field(rng, 18, size, size, win)
     amp = rng.uniform(0.70, 0.95)
@@ -98,7 +98,7 @@ def nodule(rng: np.random.Generator, anat: Anatomy, side: str) -> Field:
     y, x = _grid(size, win)
     theta = np.arctan2(y - cy, x - cx) / (2 * np.pi)
     r_edge = radius * (1 + 0.12 * periodic_noise_1d(rng, 7, theta))
-    dist = np.hypot(x - cx, y - cy)
+    dist = hypot(x - cx, y - cy)
     prof = smoothstep((r_edge - dist) / 2.5)
     dome = np.sqrt(np.clip(1 - (dist / (r_edge + 1.0)) ** 2, 0, 1))
     amp = rng.uniform(0.75, 1.0)
@@ -149,7 +149,7 @@ def viral_pneumonia(rng: np.random.Generator, anat: Anatomy) -> Field:
     _, _, w, _ = anat.box
     near = np.zeros((y.shape[0], x.shape[1]), np.float32)
     for hx, hy in anat.hila:
-        near = np.maximum(near, np.exp(-np.hypot(x - hx, y - hy) / (0.35 * w)))
+        near = np.maximum(near, np.exp(-hypot(x - hx, y - hy) / (0.35 * w)))
     patches = _patchy(rng, size, 14, rng.uniform(-0.4, 0.1), win)
     lung = anat.lung_cov[0][win] + anat.lung_cov[1][win]
     amp = rng.uniform(0.45, 0.7)
