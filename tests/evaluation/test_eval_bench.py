@@ -24,6 +24,7 @@ def test_quick_bench_on_tiny_model(
     assert time.perf_counter() - t0 < 120
     doc = json.loads(out.read_text())
     assert isinstance(doc["overhead_vs_diffusers"], float) and 0.3 < doc["overhead_vs_diffusers"] < 3.0
+    assert 0.3 < doc["overhead"]["cpu_ratio"] < 3.0  # on a CPU the load-independent ratio is reported too
     calls = {(s["scheduler"], s["steps"], s["strength"]): s["unet_calls"] for s in doc["schedulers"]}
     # img2img runs int(steps * strength) denoising steps; PNDM adds one UNet call, CFG batches instead of calling twice.
     assert calls[("pndm", 75, 0.85)] == int(75 * 0.85) + 1
@@ -36,6 +37,7 @@ def test_quick_bench_on_tiny_model(
     table = capsys.readouterr().out
     assert "| 1. overhead vs stock img2img |" in table and "| 6. worst GUI stall |" in table
     assert "Item 1: Same network work on both sides" in table  # what the ratio compares is stated
+    assert "CPU time" in table
 
 
 def test_dpm_steps_option_overrides_the_matched_default(monkeypatch: pytest.MonkeyPatch) -> None:

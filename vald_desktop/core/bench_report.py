@@ -30,7 +30,8 @@ def format_table(doc: dict[str, Any]) -> str:
         (
             "1. overhead vs stock img2img",
             f"{o['ratio']:.3f}× ({o['engine_s']:.3f} s vs {o['stock_s']:.3f} s, "
-            f"{o['steps']} steps @ {o['strength']}; target ≤ {o['target']})",
+            f"{o['steps']} steps @ {o['strength']}; target ≤ {o['target']})"
+            + (f"; CPU time {o['cpu_ratio']:.3f}×" if "cpu_ratio" in o else ""),
         ),
     ]
     for s in doc["schedulers"]:
