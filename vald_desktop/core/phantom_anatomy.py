@@ -23,9 +23,8 @@ class Anatomy:
 
     density: np.ndarray  # healthy density image, roughly [0, 1]
     lung_cov: np.ndarray  # [2, H, W] lung coverage 0..1; 0 = image-left (patient right), 1 = image-right
-    lung_dark: (
-        np.ndarray
-    )  # how much the lung air darkens each pixel (what an opacity gives back); 0 off lung_box
+    # How much the lung air darkens each pixel (what an opacity gives back); 0 outside lung_box.
+    lung_dark: np.ndarray
     box: tuple[float, float, float, float]  # lung-field box x0, y0, w, h (pixels)
     gap_left: np.ndarray  # per row: right border (column) of the image-left lung, -1 where it has none
     gap_right: np.ndarray  # per row: left border of the image-right lung, W where it has none
@@ -33,9 +32,8 @@ class Anatomy:
     hila: tuple[tuple[float, float], tuple[float, float]]  # (x, y) of the image-left and image-right hilum
     shape_id: int
     lung_mask: np.ndarray  # bool HxW: the lung fields, (lung_cov[0] + lung_cov[1]) > 0.5
-    lung_win: tuple[
-        Window, Window
-    ]  # per lung channel: the (rows, cols) window outside which its coverage is 0
+    # Per lung channel: the (rows, cols) window outside which its coverage is exactly 0.
+    lung_win: tuple[Window, Window]
     lung_box: Window  # the window holding both lungs
 
 
@@ -337,10 +335,10 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
     half = max(size // 2, 16)
     k = size / half
     ry, rx = upsample_coords(half, size)[rs], upsample_coords(half, size)[cs]
-    hr = slice(int(np.floor(ry[0])), min(int(np.floor(ry[-1])) + 2, half)) if len(ry) else slice(0, 0)
-    hc2 = slice(int(np.floor(rx[0])), min(int(np.floor(rx[-1])) + 2, half)) if len(rx) else slice(0, 0)
-    yh = (np.arange(half, dtype=np.float32)[hr, None] + 0.5) * k
-    xh = (np.arange(half, dtype=np.float32)[None, hc2] + 0.5) * k
+    hrows = slice(int(np.floor(ry[0])), min(int(np.floor(ry[-1])) + 2, half)) if len(ry) else slice(0, 0)
+    hcols = slice(int(np.floor(rx[0])), min(int(np.floor(rx[-1])) + 2, half)) if len(rx) else slice(0, 0)
+    yh = (np.arange(half, dtype=np.float32)[hrows, None] + 0.5) * k
+    xh = (np.arange(half, dtype=np.float32)[None, hcols] + 0.5) * k
     vessels_h = np.zeros((yh.shape[0], xh.shape[1]), np.float32)
     for hx, hy in hila:
         r = hypot(xh - hx, yh - hy)
@@ -349,7 +347,7 @@ def render_anatomy(rng: np.random.Generator, size: int, shapes: LungShapes) -> A
             periodic_noise_1d(rng, 97, theta + r / (3 * s)), 0
         )
         vessels_h += streak * np.exp(-r / (0.22 * w))
-    vessels = sample_grid(vessels_h, ry - hr.start, rx - hc2.start) if not is_empty(lbox) else vessels_h
+    vessels = sample_grid(vessels_h, ry - hrows.start, rx - hcols.start) if not is_empty(lbox) else vessels_h
     vessels *= 0.05
     fine = noise_field(rng, 24, size, size, lbox)
     fine *= 0.3
