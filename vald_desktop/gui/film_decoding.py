@@ -26,7 +26,7 @@ _lock = threading.Lock()
 _executor: ProcessPoolExecutor | None = None
 
 
-def decode(path: str | Path) -> Decoded | str:
+def decode(path: str | Path, in_helper: bool = False) -> Decoded | str:
     """Load a film and what the window shows first; or the one sentence that says why it cannot be opened."""
     from ..core.errors import FilmError, ValdError
     from ..core.films import load_film
@@ -36,6 +36,10 @@ def decode(path: str | Path) -> Decoded | str:
     try:
         film = load_film(path)
         _drop_pixel_cache(film.dataset)
+        if in_helper:
+            from .lung_finding import remember
+
+            remember(film)  # its lungs are found here next, without sending the film back
         return film, value_range(film.values)
     except ValdError as exc:
         return str(exc)
@@ -95,10 +99,26 @@ def decode_elsewhere(path: str | Path) -> Decoded | str:
         return decode(path)
     pool = _pool()
     try:
-        return pool.submit(decode, str(path)).result()
+        return pool.submit(decode, str(path), True).result()
     except BrokenProcessPool:
         with _lock:
             if _executor is pool:
                 _executor = None  # the next film gets a fresh process
         log.error("the film decoder process stopped")
         return f"{Path(path).name} could not be opened: the decoder stopped on it."
+
+
+def run_in_helper(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` in the helper process (after any film it is decoding); raises what ``fn`` raised.
+
+    Raises ``BrokenProcessPool`` when the process stopped; the next call starts a fresh one.
+    """
+    global _executor
+    pool = _pool()
+    try:
+        return pool.submit(fn, *args).result()
+    except BrokenProcessPool:
+        with _lock:
+            if _executor is pool:
+                _executor = None
+        raise

@@ -5,11 +5,13 @@ A thin widget over :class:`core.mask_edit.MaskEdit`; the image panels send it st
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
@@ -22,10 +24,29 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import MaskError, ValdError
 from ..core.mask_edit import MaskEdit, outline
+from .lung_finding import outline_thickness
 from .qimage import outline_rgba
 
 OUTLINE_COLOR = (60, 220, 120, 255)
 FILL_ALPHA_EDITING = 60
+
+
+@dataclass(frozen=True)
+class OutlineLayer:
+    """The outline layer of an automatic mask, made on the sampler thread; shown as is until the mask is edited."""
+
+    image: QImage  # borrows ``words``
+    words: np.ndarray  # uint32 HxW, premultiplied ARGB32: the pixmap's own format, so showing it copies only
+
+
+def outline_layer(edge: np.ndarray) -> OutlineLayer:
+    """``edge`` (bool HxW) in ``OUTLINE_COLOR`` on transparent; safe on any thread (QImage, not QPixmap)."""
+    r, g, b, a = OUTLINE_COLOR  # opaque, so premultiplying changes nothing
+    argb = np.uint32((a << 24) | (r << 16) | (g << 8) | b)
+    words = np.multiply(np.asarray(edge, bool), argb, dtype=np.uint32)
+    h, w = words.shape
+    image = QImage(words.data, w, h, int(words.strides[0]), QImage.Format.Format_ARGB32_Premultiplied)
+    return OutlineLayer(image, words)
 
 
 def _tool(text: str, tip: str, checkable: bool = False) -> QToolButton:
@@ -41,12 +62,14 @@ class MaskEditor(QWidget):
 
     maskChanged = Signal()  # the mask pixels changed (stroke, undo, reset, load)
     layerChanged = Signal(object)  # RGBA layer for the original panel, or None to hide it
+    layerImageChanged = Signal(object)  # the same as a ready QImage (an automatic mask's prepared outline)
     paintModeChanged = Signal(bool)
     message = Signal(str)  # a sentence for the status bar / message box
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.edit: MaskEdit | None = None
+        self._prepared: OutlineLayer | None = None  # the unedited automatic mask's outline, made elsewhere
         self._last: tuple[float, float] | None = None
         # Outline re-rendering is full-film numpy work; during a drag it is coalesced to ~30 frames a second.
         self._refresh_timer = QTimer(self)
@@ -90,9 +113,12 @@ class MaskEditor(QWidget):
     def painting(self) -> bool:
         return self.brush.isChecked() or self.eraser.isChecked()
 
-    def set_automatic(self, mask: np.ndarray | None, source: str = "auto") -> None:
-        """A new film's automatic mask (None: no mask yet / none found)."""
+    def set_automatic(
+        self, mask: np.ndarray | None, source: str = "auto", layer: OutlineLayer | None = None
+    ) -> None:
+        """A new film's automatic mask (None: no mask yet / none found); ``layer``: its outline, made elsewhere."""
         self.edit = None if mask is None else MaskEdit(mask, source)
+        self._prepared = layer if mask is not None else None
         self._update_buttons()
         self.refresh_layer()
 
@@ -186,8 +212,11 @@ class MaskEditor(QWidget):
         if self.edit is None or not self.show_outline.isChecked():
             self.layerChanged.emit(None)
             return
+        if self._prepared is not None and not self.painting:
+            self.layerImageChanged.emit(self._prepared.image)
+            return
         m = self.edit.mask
-        thickness = max(1, round(max(m.shape) / 500))  # visible when a 2k film is fitted to the screen
+        thickness = outline_thickness(m.shape)
         fill_alpha = FILL_ALPHA_EDITING if self.painting else 0
         self.layerChanged.emit(outline_rgba(outline(m, thickness), OUTLINE_COLOR, m, fill_alpha))
 
@@ -200,6 +229,7 @@ class MaskEditor(QWidget):
         self.refresh_layer()
 
     def _changed(self, deferred: bool = False) -> None:
+        self._prepared = None  # the mask is no longer the one the prepared outline shows
         self._update_buttons()
         if deferred:
             if not self._refresh_timer.isActive():

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from ..core.errors import SettingsError
 from .history import THUMB
-from .worker import AutoMask
+from .worker import AutoMask, FilmImage
 
 if TYPE_CHECKING:
     from .history import HistoryEntry
@@ -81,7 +81,11 @@ class RunsMixin(_Base):
             return  # a mask for a film that is no longer open
         self.auto_mask = mask
         if self.mask_editor.edit is None:
-            self.mask_editor.set_automatic(mask.mask, getattr(mask, "source", "auto"))
+            if not getattr(self, "_layer_images_wired", False):  # the editor is built after ``_init_runs``
+                self.mask_editor.layerImageChanged.connect(self.panels.original.set_layer_image)
+                self._layer_images_wired = True
+            layer = self.controller.worker.outline_layers.get(key)
+            self.mask_editor.set_automatic(mask.mask, getattr(mask, "source", "auto"), layer)
         self.show_status(f"Lungs found ({getattr(mask, 'source', 'auto')}).")
 
     def _on_mask_failed(self, key: str, sentence: str) -> None:
@@ -134,8 +138,17 @@ class RunsMixin(_Base):
             str(ov["mode"]),
             float(ov["threshold"]),
         )  # a plain tuple, read once
-        image = self.film.display(self.film.default_window)  # the model sees the film as the file asks
-        self.controller.run(image, settings, mask, self.model_choice, self.film.sha256 or None)
+        self.controller.run(self._model_image(), settings, mask, self.model_choice, self.film.sha256 or None)
+
+    def _model_image(self) -> Any:
+        """The film as the model sees it (as the file asks to show it): the panels' display when they show just
+        that, else windowed on the sampler thread (a 2k film's windowing held the GUI thread ~20 ms)."""
+        film = self.film
+        shown = getattr(self.view, "_display_key", None)
+        display = getattr(self.view, "_display", None)
+        if display is not None and shown is not None and shown[0] is film and shown[1] == film.default_window:
+            return display
+        return FilmImage(film, film.default_window)
 
     def cancel_run(self) -> None:
         if self.controller.busy:

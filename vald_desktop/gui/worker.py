@@ -36,6 +36,14 @@ class AutoMask:
     path: Path | None = None  # where the film was opened from: finds a dataset's sibling mask
 
 
+@dataclass(frozen=True)
+class FilmImage:
+    """Ask the worker to window the film itself (numpy work kept off the GUI thread)."""
+
+    film: Any
+    window: Any
+
+
 def default_engine_factory(model_dir: Path | None) -> Any:
     """Build the real engine; imported lazily because ``core.sampler`` imports torch."""
     from ..core.sampler import Engine
@@ -77,6 +85,9 @@ class SamplerWorker(QObject):
         self._loaded = False
         self.layer_hint: tuple[str, float] | None = None  # (overlay mode, threshold) the GUI will draw
         self._masks: dict[str, Any] = {}  # film key -> LungMask (automatic); a few films at most
+        self.outline_layers: dict[
+            str, Any
+        ] = {}  # film key -> its mask's OutlineLayer, drawn off the GUI thread
         self.cancel_event = threading.Event()
 
     # -- model -----------------------------------------------------------------------------------------------
@@ -119,31 +130,38 @@ class SamplerWorker(QObject):
         if key in self._masks:
             return self._masks[key]
         self.status.emit("Finding the lungs…")
-        import warnings
+        from .lung_finding import find_lungs
+        from .mask_editor import outline_layer
 
-        from ..core.masks import resolve_mask
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            mask = resolve_mask(film, film_path=path)
-        for w in caught:
-            self.status.emit(str(w.message))
+        found = find_lungs(film, path)  # in the helper process: its numpy would starve the window's thread
+        for message in found.warnings:
+            self.status.emit(message)
         if len(self._masks) >= 4:
-            self._masks.pop(next(iter(self._masks)))
-        self._masks[key] = mask
-        self.mask_ready.emit(key, mask)
-        return mask
+            old = next(iter(self._masks))
+            self._masks.pop(old)
+            self.outline_layers.pop(old, None)
+        self._masks[key] = found.mask
+        self.outline_layers[key] = outline_layer(found.edge)  # set before the GUI thread hears of the mask
+        self.mask_ready.emit(key, found.mask)
+        return found.mask
 
     # -- runs ------------------------------------------------------------------------------------------------
     @Slot(object, object, object, object, object)
     def run(
-        self, image: np.ndarray, settings: Any, mask: Any, model_dir: Path | None, film_sha: str | None
+        self,
+        image: np.ndarray | FilmImage,
+        settings: Any,
+        mask: Any,
+        model_dir: Path | None,
+        film_sha: str | None,
     ) -> None:
         self.started.emit()
         cancel = self.cancel_event
         try:
             if cancel.is_set():
                 raise Cancelled()
+            if isinstance(image, FilmImage):
+                image = image.film.display(image.window)
             if isinstance(mask, AutoMask):
                 mask = self._auto_mask(mask.key, mask.film, mask.path)
             self._ensure_model(model_dir)
@@ -233,7 +251,12 @@ class SamplerController(QObject):
         self._lungs_requested.emit(key, film, path)
 
     def run(
-        self, image: np.ndarray, settings: Any, mask: Any, model_dir: Path | None, film_sha: str | None = None
+        self,
+        image: np.ndarray | FilmImage,
+        settings: Any,
+        mask: Any,
+        model_dir: Path | None,
+        film_sha: str | None = None,
     ) -> None:
         # A new request clears an old cancel; the event is only read by the worker once the run starts.
         self.worker.cancel_event.clear()

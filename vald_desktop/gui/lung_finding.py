@@ -1,0 +1,115 @@
+"""Finding a film's automatic lung mask in the film helper process, with its outline (Qt-free).
+
+The built-in automatic mask is seconds of numpy and scipy work, much of it in long calls that keep Python's
+interpreter lock; on the sampler thread it starved the window's thread (stalls of 100 ms and more on a 2k film).
+In the helper process (see :mod:`.film_decoding`) it has a lock of its own. The helper keeps the film it decoded
+last, so usually only its checksum travels there; what comes back is bit-packed (a 2k mask is 3.6 MB as bytes,
+0.45 MB packed), because unpickling the answer holds the window's lock too.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.mask_edit import outline
+
+_films: dict[str, Any] = {}  # helper process only: checksum -> the film it decoded last
+
+
+def outline_thickness(shape: tuple[int, ...]) -> int:
+    """Outline width in film pixels, visible when a 2k film is fitted to the screen."""
+    return max(1, round(max(shape[:2]) / 500))
+
+
+def remember(film: Any) -> None:
+    """Keep the film just decoded (helper process), so its lungs can be found without sending it back."""
+    _films.clear()
+    if getattr(film, "sha256", ""):
+        _films[film.sha256] = film
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Boolean planes packed to bits for the trip between processes."""
+
+    shape: tuple[int, int]
+    bits: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, *planes: np.ndarray) -> Packed:
+        return cls(planes[0].shape, tuple(np.packbits(p, axis=None) for p in planes))
+
+    def planes(self) -> list[np.ndarray]:
+        n = self.shape[0] * self.shape[1]
+        return [np.unpackbits(b, count=n).view(bool).reshape(self.shape) for b in self.bits]
+
+
+@dataclass(frozen=True)
+class FoundLungs:
+    """The automatic mask, its outline (``outline_thickness`` wide) and the warnings its validation gave."""
+
+    mask: Any  # core.masks.LungMask
+    edge: np.ndarray  # bool HxW
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    source: str
+    planes: Packed  # mask, left, right, edge
+    warnings: tuple[str, ...]
+
+
+def _find(film: Any, path: str | None) -> _Answer:
+    from ..core.masks import resolve_mask
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mask = resolve_mask(film, film_path=path)
+    edge = outline(mask.mask, outline_thickness(mask.shape))
+    return _Answer(
+        mask.source, Packed.of(mask.mask, mask.left, mask.right, edge), tuple(str(w.message) for w in caught)
+    )
+
+
+def find_in_helper(sha: str, film: Any, path: str | None) -> _Answer | None:
+    """Runs in the helper process; None when ``film`` was not sent and the helper no longer holds it."""
+    if film is None:
+        film = _films.get(sha) if sha else None
+        if film is None:
+            return None
+    return _find(film, path)
+
+
+def _unpack(answer: _Answer) -> FoundLungs:
+    from ..core.masks import LungMask
+
+    mask, left, right, edge = answer.planes.planes()
+    return FoundLungs(LungMask(mask, left, right, answer.source), edge, answer.warnings)
+
+
+def find_lungs(film: Any, path: Path | None = None) -> FoundLungs:
+    """The film's automatic lung mask (``core.masks.resolve_mask``), found in the helper process when there is one.
+
+    Raises what ``resolve_mask`` raises. Blocks the calling thread (never the window's), not the interpreter lock.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .film_decoding import run_in_helper, use_process
+
+    where = None if path is None else str(path)
+    if use_process():
+        sha = getattr(film, "sha256", "") or ""
+        try:
+            answer = run_in_helper(find_in_helper, sha, None, where) if sha else None
+            if answer is None:
+                answer = run_in_helper(find_in_helper, sha, film, where)
+            return _unpack(answer)
+        except BrokenProcessPool:
+            pass  # the helper stopped (on another film, or on this one): find the lungs here instead
+    return _unpack(_find(film, where))
