@@ -307,7 +307,8 @@ class Engine:
 
     # -- caches ----------------------------------------------------------------------------------------------------
     def _film_key(self, img: np.ndarray) -> str:
-        digest = hashlib.sha1(np.ascontiguousarray(img).tobytes())
+        # The array's own buffer, not a copy: hashing lets go of the interpreter lock, copying 2k of pixels did not.
+        digest = hashlib.sha1(np.ascontiguousarray(img).data)
         digest.update(repr((img.shape, self.info.path if self.info else None)).encode())
         return digest.hexdigest()
 
