@@ -62,3 +62,74 @@ def test_opening_a_2k_jpeg2000_film_never_freezes_the_window(qapp, pydicom_data_
     report = measure_stall(pydicom_data_dir / "RG1_J2KR.dcm", open_only=True)
     assert report["film_shape"] == [1955, 1841]
     assert report["open_stall_ms"] < 300, f"the window froze for {report['open_stall_ms']} ms opening a film"
+
+
+def test_automatic_mask_from_the_helper_process_is_the_one_found_here(qapp, phantom_png):
+    """The lungs are found in the film helper process (its own interpreter lock); same mask, bit for bit."""
+    import numpy as np
+
+    from vald_desktop.core.films import load_film
+    from vald_desktop.core.mask_edit import outline
+    from vald_desktop.core.masks import resolve_mask
+    from vald_desktop.gui.film_decoding import decode_elsewhere
+    from vald_desktop.gui.lung_finding import find_lungs, outline_thickness
+
+    film = load_film(phantom_png)
+    here = resolve_mask(film)
+    decoded = decode_elsewhere(phantom_png)  # the helper now holds this film: only its checksum travels
+    assert not isinstance(decoded, str)
+    for sent in (decoded[0], film):
+        found = find_lungs(sent, None)
+        assert found.mask.source == here.source
+        for a, b in (
+            (found.mask.mask, here.mask),
+            (found.mask.left, here.left),
+            (found.mask.right, here.right),
+        ):
+            assert a.dtype == bool and np.array_equal(a, b)
+        assert np.array_equal(found.edge, outline(here.mask, outline_thickness(here.shape)))
+
+
+def test_prepared_outline_layer_shows_what_the_editor_draws(qapp):
+    """The outline made off the GUI thread has the pixels the editor's own rendering has, once shown."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    from vald_desktop.core.mask_edit import outline
+    from vald_desktop.gui.mask_editor import OUTLINE_COLOR, outline_layer
+    from vald_desktop.gui.qimage import outline_rgba, pixmap_ready_qimage
+
+    mask = np.zeros((90, 120), bool)
+    mask[10:80, 8:50] = True
+    mask[15:85, 70:115] = True
+    edge = outline(mask, 2)
+    prepared = outline_layer(edge).image.convertToFormat(QImage.Format.Format_RGBA8888)
+    drawn = pixmap_ready_qimage(outline_rgba(edge, OUTLINE_COLOR, mask, 0)).convertToFormat(
+        QImage.Format.Format_RGBA8888
+    )
+    assert prepared == drawn
+    assert prepared.pixelColor(8, 40).getRgb() == OUTLINE_COLOR
+    assert prepared.pixelColor(30, 40).alpha() == 0
+
+
+def test_a_prepared_outline_is_dropped_once_the_mask_is_edited(qtbot):
+    import numpy as np
+
+    from vald_desktop.core.mask_edit import outline
+    from vald_desktop.gui.mask_editor import MaskEditor, outline_layer
+
+    editor = MaskEditor()
+    qtbot.addWidget(editor)
+    images, arrays = [], []
+    editor.layerImageChanged.connect(images.append)
+    editor.layerChanged.connect(arrays.append)
+    mask = np.zeros((60, 80), bool)
+    mask[10:50, 10:70] = True
+    editor.set_automatic(mask, "atlas", outline_layer(outline(mask, 1)))
+    assert len(images) == 1 and not arrays
+    editor.brush.setChecked(True)  # painting shows the fill: drawn here
+    editor.stroke_start(5, 5)
+    editor.stroke_end()
+    editor.brush.setChecked(False)
+    assert arrays and arrays[-1] is not None and len(images) == 1
+    assert arrays[-1][0, 5, 3] > 0  # the stroke reached the film's top edge: outlined there now
