@@ -85,9 +85,8 @@ class SamplerWorker(QObject):
         self._loaded = False
         self.layer_hint: tuple[str, float] | None = None  # (overlay mode, threshold) the GUI will draw
         self._masks: dict[str, Any] = {}  # film key -> LungMask (automatic); a few films at most
-        self.outline_layers: dict[
-            str, Any
-        ] = {}  # film key -> its mask's OutlineLayer, drawn off the GUI thread
+        # film key -> its mask's OutlineLayer, made here so the GUI thread only shows it
+        self.outline_layers: dict[str, Any] = {}
         self.cancel_event = threading.Event()
 
     # -- model -----------------------------------------------------------------------------------------------
