@@ -146,7 +146,7 @@ class RunControls(QWidget):
         self.preview_every.setToolTip("Show a preview every k steps (0 = never)")
         aform.addRow("Mask", self.mask_mode)
         aform.addRow("", self.confine)
-        aform.addRow("Map reference", self.reference)
+        aform.addRow("Counterfactual", self.reference)
         aform.addRow("Start noise", self.noise)
         aform.addRow("Smoothing", self.smooth)
         aform.addRow("Preview every", self.preview_every)
