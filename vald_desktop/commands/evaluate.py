@@ -74,7 +74,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ph.add_argument(
         "--match-dpm",
         action="store_true",
-        help="find the fewest DPM-Solver++ steps that match PNDM-75 (mean AUROC and SSIM gain within 0.01)",
+        help="find the fewest DPM-Solver++ steps that match PNDM-75 (mean AUROC and SSIM gain at most 0.01 worse)",
     )
     ph.add_argument(
         "--dpm-candidates",
