@@ -25,7 +25,7 @@ from .settings import RunSettings
 PAPER_STEPS = 75
 # The fewest DPM-Solver++ steps that match PNDM-75 on the phantom benchmark (mean AUROC within 0.01, SSIM gain no
 # worse by more than 0.01; override: --dpm-steps). Measured on the three-stage models/demo-phantom (vald-manifest.json
-# sha256 2e551a20fe2c03f8) with the default settings (strength 0.55, guidance 4), 24 phantoms, seed 90210:
+# of commit 5c27d61; its card changed since) with the default settings (strength 0.55, guidance 4), 24 phantoms, seed 90210:
 #   OMP_NUM_THREADS=1 vald evaluate phantoms --model models/demo-phantom --n 24 --match-dpm \
 #       --dpm-candidates 2,3,4,5,6,8,10
 #   -> dpmpp 2: AUROC 0.790, SSIM gain -0.080; pndm 75: AUROC 0.790, SSIM gain -0.133. (The stage-1 model matched
