@@ -29,6 +29,18 @@ def _bool_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
     return arr
 
 
+def film_plus_edit(
+    decoded: np.ndarray, film: np.ndarray, reconstruction: np.ndarray | None, transfer: bool
+) -> np.ndarray:
+    """The counterfactual shown and mapped. With ``transfer`` (reference "reconstruction") it is the film plus the
+    model's edit, decoded − reconstruction: the VAE's own loss of detail (ribs, grain, everything finer than the
+    model's native size) cancels, so the counterfactual keeps the film's full resolution and the map holds only what
+    the prompt changed. Without it, the decoder output itself (the paper's I_n)."""
+    if not transfer or reconstruction is None:
+        return decoded
+    return np.clip(film + (decoded - reconstruction), 0.0, 1.0).astype(np.float32)
+
+
 def signed_map(
     reference: np.ndarray, counterfactual: np.ndarray, mask: Any = None, sigma: float = 0.0
 ) -> np.ndarray:

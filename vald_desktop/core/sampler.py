@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .attribution import signed_map
-from .errors import Cancelled, FilmError, MaskError, OutOfMemoryError, SettingsError
+from .attribution import film_plus_edit, signed_map
+from .errors import Cancelled, OutOfMemoryError, SettingsError
 from .geometry import Placement, mask_to_model, to_film, to_model
 from .models import (
     ModelInfo,
@@ -36,6 +36,7 @@ from .models import (
     resolve_model_dir,
 )
 from .provenance import build_record
+from .run_inputs import check_image, check_mask
 from .settings import RunSettings
 from .steps import Progress, StepHook
 
@@ -156,10 +157,10 @@ class Engine:
         if not isinstance(settings, RunSettings):
             raise SettingsError("Run settings are missing.")
         settings.validate()
-        img = _check_image(image)
+        img = check_image(image)
         lung = None if settings.mask_mode == "none" else mask
         if lung is not None:
-            _check_mask(lung, img.shape)
+            check_mask(lung, img.shape)
         if settings.confine_to_mask and lung is None:
             raise SettingsError(
                 "Mask-confined editing needs a lung mask; choose a mask or turn confinement off."
@@ -228,8 +229,8 @@ class Engine:
                 settings=settings,
                 progress=progress,
                 cancel=cancel,
-                preview=lambda lat: self._finish(
-                    self._decode(lat[:1], entry.placement), img, entry, transfer
+                preview=lambda lat: film_plus_edit(
+                    self._decode(lat[:1], entry.placement), img, entry.reconstruction, transfer
                 ),
                 original=latents0 if settings.confine_to_mask else None,
                 latent_mask=self._latent_mask(lung, entry.placement) if settings.confine_to_mask else None,
@@ -269,7 +270,7 @@ class Engine:
             cfs = [self._decode(out[0][i : i + 1], entry.placement) for i in range(k)]
             if settings.confine_to_mask:
                 cfs = self._paste_outside(cfs, hook.latent_mask, entry)
-            cfs = [self._finish(cf, img, entry, transfer) for cf in cfs]
+            cfs = [film_plus_edit(cf, img, entry.reconstruction, transfer) for cf in cfs]
             timings["decode"] = time.perf_counter() - t0
 
         counterfactual = cfs[0] if k == 1 else np.mean(cfs, axis=0).astype(np.float32)
@@ -364,16 +365,6 @@ class Engine:
         gray = (image.float() / 2 + 0.5).clamp(0, 1).mean(dim=1)[0].cpu().numpy()
         return to_film(gray, placement)
 
-    @staticmethod
-    def _finish(decoded: np.ndarray, img: np.ndarray, entry: _FilmEntry, transfer: bool) -> np.ndarray:
-        """The counterfactual shown and mapped. With ``transfer`` (reference "reconstruction") it is the film plus the
-        model's edit, decoded − reconstruction: the VAE's own loss of detail (ribs, grain, everything finer than the
-        model's native size) cancels, so the counterfactual keeps the film's full resolution and the map holds only
-        what the prompt changed. Without it, the decoder output itself (the paper's I_n)."""
-        if not transfer or entry.reconstruction is None:
-            return decoded
-        return np.clip(img + (decoded - entry.reconstruction), 0.0, 1.0).astype(np.float32)
-
     def _paste_outside(self, cfs: list[np.ndarray], latent_mask: Any, entry: _FilmEntry) -> list[np.ndarray]:
         """Outside the dilated mask, show the reconstruction itself: the decoder's receptive field (and its
         attention) would otherwise let the lung edit bleed a little into the rest of the film."""
@@ -404,29 +395,3 @@ class Engine:
 _OOM_SENTENCE = (
     "The device ran out of memory even in low-memory mode; use fewer seeds, a smaller model or the CPU."
 )
-
-
-def _check_image(image: Any) -> np.ndarray:
-    arr = np.asarray(image)
-    if arr.ndim == 3 and arr.shape[2] in (1, 3, 4):
-        arr = arr[..., :3].mean(axis=2) if arr.shape[2] >= 3 else arr[..., 0]
-    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number):
-        raise FilmError("The image must be a single grayscale picture.")
-    if min(arr.shape) < 8:
-        raise FilmError(f"The image is too small ({arr.shape[1]}x{arr.shape[0]} pixels).")
-    arr = arr.astype(np.float32)
-    if not np.isfinite(arr).all():
-        raise FilmError("The image contains invalid (non-finite) pixel values.")
-    return np.clip(arr, 0.0, 1.0)
-
-
-def _check_mask(mask: Any, shape: tuple[int, ...]) -> None:
-    arr = getattr(mask, "mask", None)
-    if arr is None:
-        raise MaskError("The lung mask has no pixel data.")
-    if np.shape(arr) != shape:
-        raise MaskError(
-            f"The lung mask is {np.shape(arr)[1]}x{np.shape(arr)[0]} but the film is {shape[1]}x{shape[0]}."
-        )
-    if not np.asarray(arr, dtype=bool).any():
-        raise MaskError("The lung mask is empty.")
