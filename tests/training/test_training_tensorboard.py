@@ -46,7 +46,7 @@ def test_tensorboard_events_miss_the_logged_losses(tiny_base: Path, film_set: Pa
 def test_missing_tensorboard_gives_no_notice(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    import vald_training.trainer as trainer_module
+    import vald_training.trainer_setup as trainer_module
     from vald_training.config import TrainConfig
 
     real = importlib.util.find_spec
@@ -56,8 +56,8 @@ def test_missing_tensorboard_gives_no_notice(
 
     monkeypatch.setattr(importlib.util, "find_spec", without_tensorboard)
     monkeypatch.delenv("RANK", raising=False)
-    assert trainer_module._trackers(TrainConfig(report_to="tensorboard")) == []
+    assert trainer_module.trackers(TrainConfig(report_to="tensorboard")) == []
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"note: {trainer_module.TENSORBOARD_MISSING}"]
-    assert trainer_module._trackers(TrainConfig(report_to="none")) == []
+    assert trainer_module.trackers(TrainConfig(report_to="none")) == []
     assert capsys.readouterr().err == ""

@@ -6,12 +6,10 @@ global batch and keeps its own rows, gradients are averaged, and only the main p
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
 import socket
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,45 +21,9 @@ from .batches import LatentSource, diffusion_loss, draw_noise, encode_prompts
 from .components import load_parts
 from .config import TrainConfig
 from .data import Dataset, Sampler, load_dataset
+from .trainer_setup import make_optimizer, trackers
 
 log = logging.getLogger(__name__)
-
-
-def _make_optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> Any:
-    import torch
-
-    kwargs = {
-        "betas": (cfg.adam_beta1, cfg.adam_beta2),
-        "weight_decay": cfg.adam_weight_decay,
-        "eps": cfg.adam_epsilon,
-    }
-    if cfg.use_8bit_adam:
-        if importlib.util.find_spec("bitsandbytes") is None:
-            raise SettingsError(
-                "8-bit Adam needs the bitsandbytes package; install it or turn use_8bit_adam off."
-            )
-        import bitsandbytes as bnb  # type: ignore[import-not-found]
-
-        return bnb.optim.AdamW8bit(groups, **kwargs)
-    return torch.optim.AdamW(groups, **kwargs)
-
-
-TENSORBOARD_MISSING = (
-    "TensorBoard is not installed (pip install tensorboard); losses go to OUT/.logs/loss.jsonl only."
-)
-
-
-def _trackers(cfg: TrainConfig) -> list[str]:
-    """accelerate's trackers for ``report_to``; TensorBoard falls back to the loss.jsonl (always written)."""
-    if cfg.report_to in ("", "none"):
-        return []
-    if cfg.report_to == "tensorboard" and not (
-        importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX")
-    ):
-        if os.environ.get("RANK", "0") == "0":  # one notice per run, not one per process
-            print(f"note: {TENSORBOARD_MISSING}", file=sys.stderr)
-        return []
-    return [cfg.report_to]
 
 
 class Trainer:
@@ -83,7 +45,7 @@ class Trainer:
             AcceleratorState._reset_state(reset_partial_state=True)
         self.acc = Accelerator(
             mixed_precision=cfg.mixed_precision,
-            log_with=_trackers(cfg) or None,
+            log_with=trackers(cfg) or None,
             project_config=ProjectConfiguration(
                 project_dir=str(self.out), logging_dir=str(self.out / ".logs")
             ),
@@ -131,7 +93,7 @@ class Trainer:
         if cfg.train_text_encoder:
             te_params = [q for q in p.text_encoder.parameters() if q.requires_grad]
             groups.append({"params": te_params, "lr": cfg.text_encoder_lr or cfg.learning_rate})
-        self.optimizer = _make_optimizer(cfg, groups)
+        self.optimizer = make_optimizer(cfg, groups)
         # Not passed to accelerator.prepare: its wrapper would step the schedule once per process.
         self.lr_scheduler = get_scheduler(
             cfg.lr_scheduler,

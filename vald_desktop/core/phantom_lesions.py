@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .gridsample import Window
-from .phantom_anatomy import Anatomy, hypot, noise_field, periodic_noise_1d, smoothstep, span
+from .phantom_anatomy import Anatomy
+from .phantom_fields import hypot, noise_field, periodic_noise_1d, smoothstep, span
 
 FLOOR = 0.004  # below this the added density is invisible; cutting it keeps the lesion mask honest
 SIDE_CHANNEL = {"right": 0, "left": 1}  # patient side -> image-left / image-right lung channel

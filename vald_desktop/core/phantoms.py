@@ -25,7 +25,8 @@ from .atomic import write_bytes, write_text
 from .errors import DataError
 from .graypng import encode_gray_png
 from .lungshapes import load_shapes
-from .phantom_anatomy import Anatomy, noise_field, render_anatomy
+from .phantom_anatomy import Anatomy, render_anatomy
+from .phantom_fields import noise_field
 
 FINDINGS = ("normal", "lung_opacity", "nodule", "cardiomegaly", "viral_pneumonia", "covid19", "effusion")
 LAYOUTS = ("flat", "covid19-radiography")
