@@ -204,3 +204,37 @@ def test_worker_counts(tmp_path: Path) -> None:
     assert 1 <= worker_count(1000) <= 1000 // 16
     with pytest.raises(DataError, match="worker"):
         write_phantoms(tmp_path, n=2, seed=0, workers=0)
+
+
+def test_both_sides_writes_each_sided_prompt_twice_on_one_anatomy(tmp_path: Path) -> None:
+    # A model learns "on the left" only if the side named in the prompt is what tells two films apart.
+    labels = write_phantoms(
+        tmp_path,
+        n=4,
+        seed=9,
+        size=64,
+        findings=("lung_opacity", "normal", "effusion", "nodule"),
+        both_sides=True,
+    )
+    rows = _rows(labels)
+    assert [r["id"] for r in rows] == [
+        "000000-left",
+        "000000-right",
+        "000001",
+        "000002-left",
+        "000002-right",
+        "000003",
+    ]
+    assert len({r["image"] for r in rows}) == len(rows)  # no file written over another
+    for a, b in ((rows[0], rows[1]), (rows[3], rows[4])):
+        assert (a["laterality"], b["laterality"]) == ("left", "right")
+        assert a["prompt"].endswith("on the left") and b["prompt"].endswith("on the right")
+        assert (tmp_path / a["healthy"]).read_bytes() == (tmp_path / b["healthy"]).read_bytes()
+        cols_a = np.nonzero(np.asarray(Image.open(tmp_path / a["lesion_mask"])))[1].mean()
+        cols_b = np.nonzero(np.asarray(Image.open(tmp_path / b["lesion_mask"])))[1].mean()
+        assert cols_a > 32 > cols_b  # patient left = image right
+    # The parallel writer (one process per 16 phantoms) writes the same pairs.
+    sided = ("lung_opacity", "normal")
+    one = write_phantoms(tmp_path / "one", n=32, seed=9, size=48, findings=sided, both_sides=True, workers=1)
+    two = write_phantoms(tmp_path / "two", n=32, seed=9, size=48, findings=sided, both_sides=True, workers=2)
+    assert one.read_bytes() == two.read_bytes() and len(_rows(two)) == 48

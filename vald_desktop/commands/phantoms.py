@@ -34,6 +34,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="processes to draw with (default: one per CPU core, at most one per 16 phantoms; 1 = in-process); "
         "the files are the same for any number",
     )
+    p.add_argument(
+        "--both-sides",
+        action="store_true",
+        help="write each sided finding (lung opacity, effusion) on both sides of the same anatomy",
+    )
     one = p.add_argument_group("a single named phantom (e.g. the bundled sample film) instead of a set")
     one.add_argument(
         "--name", help="write one phantom as NAME.png, NAME-healthy.png, NAME-lesion.png, NAME-lungmask.png"
@@ -65,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         size=args.size,
         findings=findings,
         workers=args.workers,
+        both_sides=args.both_sides,
     )
     seconds = time.perf_counter() - start
     print(

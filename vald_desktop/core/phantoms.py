@@ -43,6 +43,7 @@ DATASET_CLASS = {
 }
 LABEL_COLUMNS = ("id", "finding", "laterality", "prompt", "image", "healthy", "lesion_mask", "lung_mask")
 _SIDED = ("lung_opacity", "nodule", "effusion")
+_PROMPT_SIDED = ("lung_opacity", "effusion")  # findings whose prompt names the side
 
 
 @dataclass
@@ -182,9 +183,10 @@ def phantom_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(index), 7]).generate_state(1)[0])
 
 
-def _paths(layout: str, finding: str, index: int) -> dict[str, str]:
+def _paths(layout: str, finding: str, index: int, side: str | None = None) -> dict[str, str]:
+    tail = f"-{side}" if side else ""
     if layout == "flat":
-        name = f"{index:06d}-{finding}.png"
+        name = f"{index:06d}-{finding}{tail}.png"
         return {
             "image": f"images/{name}",
             "healthy": f"healthy/{name}",
@@ -192,7 +194,7 @@ def _paths(layout: str, finding: str, index: int) -> dict[str, str]:
             "lung_mask": f"masks/{name}",
         }
     cls = DATASET_CLASS[finding]
-    name = f"{cls}-{index + 1}.png"
+    name = f"{cls}-{index + 1}{tail}.png"
     return {
         "image": f"{cls}/images/{name}",
         "healthy": f"{cls}/healthy/{name}",
@@ -205,9 +207,11 @@ def _paths(layout: str, finding: str, index: int) -> dict[str, str]:
 _PER_WORKER = 16
 
 
-def _write_one(out: Path, layout: str, size: int, seed: int, finding: str, index: int) -> dict[str, str]:
-    ph = make_phantom(phantom_seed(seed, index), finding, size)
-    paths = _paths(layout, finding, index)
+def _write_one(
+    out: Path, layout: str, size: int, seed: int, finding: str, index: int, side: str | None = None
+) -> dict[str, str]:
+    ph = make_phantom(phantom_seed(seed, index), finding, size, side)
+    paths = _paths(layout, finding, index, side)
     for key, arr in (
         ("image", ph.image),
         ("healthy", ph.healthy),
@@ -216,7 +220,7 @@ def _write_one(out: Path, layout: str, size: int, seed: int, finding: str, index
     ):
         write_bytes(out / paths[key], encode_gray_png(arr), durable=False)
     return {
-        "id": f"{index:06d}",
+        "id": f"{index:06d}-{side}" if side else f"{index:06d}",
         "finding": finding,
         "laterality": ph.laterality,
         "prompt": ph.prompt,
@@ -225,9 +229,23 @@ def _write_one(out: Path, layout: str, size: int, seed: int, finding: str, index
 
 
 def _write_chunk(
-    out: Path, layout: str, size: int, seed: int, findings: tuple[str, ...], indices: range
+    out: Path,
+    layout: str,
+    size: int,
+    seed: int,
+    findings: tuple[str, ...],
+    indices: range,
+    both_sides: bool = False,
 ) -> list[dict[str, str]]:
-    return [_write_one(out, layout, size, seed, findings[i % len(findings)], i) for i in indices]
+    rows = []
+    for i in indices:
+        finding = findings[i % len(findings)]
+        # Both sides on one anatomy: the only difference between the two films is the side named in the prompt.
+        sides: tuple[str | None, ...] = (
+            ("left", "right") if both_sides and finding in _PROMPT_SIDED else (None,)
+        )
+        rows.extend(_write_one(out, layout, size, seed, finding, i, side) for side in sides)
+    return rows
 
 
 def default_workers() -> int:
@@ -250,6 +268,7 @@ def write_phantoms(
     size: int = 256,
     findings: Sequence[str] = FINDINGS,
     workers: int | None = None,
+    both_sides: bool = False,
 ) -> Path:
     """Write ``n`` phantoms (findings in turn) as 8-bit PNGs plus ``labels.csv``; returns the CSV path.
 
@@ -259,6 +278,10 @@ def write_phantoms(
 
     ``workers``: processes to draw with (default one per CPU core, at most one per 16 phantoms; 1 = in this
     process). Every phantom is seeded by its index, so the files are the same for any number of workers.
+
+    ``both_sides``: each finding whose prompt names the side (lung opacity, effusion) is written twice on the same anatomy, once on the
+    patient's left and once on the right (ids ``000001-left`` / ``000001-right``), so a model trained on the set
+    can only tell the two apart by the side named in the prompt.
     """
     if layout not in LAYOUTS:
         raise DataError(f"Unknown layout '{layout}'; choose one of {', '.join(LAYOUTS)}.")
@@ -274,9 +297,9 @@ def write_phantoms(
     out = Path(out_dir)
     procs = worker_count(n, workers)
     if procs == 1:
-        rows = _write_chunk(out, layout, size, seed, findings, range(n))
+        rows = _write_chunk(out, layout, size, seed, findings, range(n), both_sides)
     else:
-        rows = _write_parallel(out, layout, size, seed, findings, n, procs)
+        rows = _write_parallel(out, layout, size, seed, findings, n, procs, both_sides)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=LABEL_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -285,7 +308,14 @@ def write_phantoms(
 
 
 def _write_parallel(
-    out: Path, layout: str, size: int, seed: int, findings: tuple[str, ...], n: int, procs: int
+    out: Path,
+    layout: str,
+    size: int,
+    seed: int,
+    findings: tuple[str, ...],
+    n: int,
+    procs: int,
+    both_sides: bool = False,
 ) -> list[dict[str, str]]:
     """Phantoms in contiguous chunks over ``procs`` processes; rows come back in index order."""
     import multiprocessing
@@ -296,7 +326,9 @@ def _write_parallel(
     chunks = [range(i, min(i + step, n)) for i in range(0, n, step)]
     pool = ProcessPoolExecutor(max_workers=procs, mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = [pool.submit(_write_chunk, out, layout, size, seed, findings, c) for c in chunks]
+        futures = [
+            pool.submit(_write_chunk, out, layout, size, seed, findings, c, both_sides) for c in chunks
+        ]
         rows = [row for fut in futures for row in fut.result()]
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
