@@ -47,3 +47,20 @@ def test_gradient_accumulation_counts_optimizer_steps(
     assert result["steps"] == 2 and trainer.global_step == 2
     # 2 optimizer steps x 3 micro-batches x 2 films were drawn from the Normal pool.
     assert trainer._positions()["phase0/instance"] == 12
+
+
+def test_min_timestep_keeps_training_on_high_noise_only() -> None:
+    # A stage meant to teach the prompt (e.g. a finding's side) must never see the nearly clean films.
+    import pytest
+    from vald_training.batches import draw_noise
+    from vald_training.config import TrainConfig
+
+    from vald_desktop.core.errors import SettingsError
+
+    full = draw_noise(3, 0, 512, (4, 2, 2), 1000)
+    high = draw_noise(3, 0, 512, (4, 2, 2), 1000, min_timestep=600)
+    assert int(full.timesteps.min()) < 600 <= int(high.timesteps.min())
+    assert int(high.timesteps.max()) <= 999 and len(set(high.timesteps.tolist())) > 100
+    for bad in (-1, 1000):
+        with pytest.raises(SettingsError, match="min_timestep"):
+            TrainConfig(base="b", data="d", out="o", min_timestep=bad).validate()

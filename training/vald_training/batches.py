@@ -30,14 +30,19 @@ class StepNoise:
 
 
 def draw_noise(
-    seed: int, micro_step: int, n: int, latent_shape: tuple[int, int, int], num_timesteps: int
+    seed: int,
+    micro_step: int,
+    n: int,
+    latent_shape: tuple[int, int, int],
+    num_timesteps: int,
+    min_timestep: int = 0,
 ) -> StepNoise:
     import torch
 
     gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(micro_step))
     c = latent_shape[0]
     return StepNoise(
-        timesteps=torch.randint(0, num_timesteps, (n,), generator=gen),
+        timesteps=torch.randint(int(min_timestep), num_timesteps, (n,), generator=gen),
         noise=torch.randn((n, *latent_shape), generator=gen),
         eps=torch.randn((n, *latent_shape), generator=gen),
         drop=torch.rand((n,), generator=gen),

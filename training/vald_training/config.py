@@ -71,6 +71,9 @@ class TrainConfig:
     ema_decay: float = 0.9999
     noise_offset: float = 0.0
     snr_gamma: float | None = None
+    # Train only on timesteps >= this: at high noise the film no longer shows where a finding is, so the prompt
+    # (e.g. its side) is all the model has to go on. 0 = the whole schedule.
+    min_timestep: int = 0
     cache_latents: bool = False
     phantom_twins: bool = False  # also train on each phantom's healthy twin, prompted "normal chest x-ray"
     augment: bool = False  # light intensity/scale jitter; never flips (that would swap laterality)
@@ -105,6 +108,8 @@ class TrainConfig:
             raise SettingsError("Caption dropout must be between 0 and 1.")
         if self.prior_weight < 0:
             raise SettingsError("The prior-preservation weight must be 0 or more.")
+        if not 0 <= self.min_timestep < 1000:
+            raise SettingsError(f"min_timestep must be between 0 and 999 (got {self.min_timestep}).")
         if self.max_steps is not None and self.max_steps < 1:
             raise SettingsError("max_steps must be at least 1.")
         for name in ("base", "data", "out"):

@@ -200,6 +200,7 @@ class Trainer:
             n_inst + n_prior,
             self.latent_shape,
             self.parts.noise_scheduler.config.num_train_timesteps,
+            cfg.min_timestep,
         )
         rows = list(range(rank * bs, (rank + 1) * bs)) + list(
             range(n_inst + rank * pbs, n_inst + (rank + 1) * pbs)
