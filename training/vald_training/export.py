@@ -49,6 +49,7 @@ def model_card(trainer: Trainer, result: dict[str, Any], samples: list[Path]) ->
         f"- text encoder trained: {cfg.train_text_encoder}; caption dropout {cfg.caption_dropout}; "
         f"attention masks {'on' if trainer.use_mask else 'off'} (text_encoder/config.json `use_attention_mask`)",
         f"- EMA: {cfg.ema}; seed {cfg.seed}",
+        *([f"- timesteps {cfg.min_timestep}-999 only (`min_timestep`)"] if cfg.min_timestep else []),
         "",
         "## Architecture",
         *_architecture_lines(trainer),
