@@ -237,7 +237,7 @@ def _write_chunk(
     indices: range,
     both_sides: bool = False,
 ) -> list[dict[str, str]]:
-    rows = []
+    rows: list[dict[str, str]] = []
     for i in indices:
         finding = findings[i % len(findings)]
         # Both sides on one anatomy: the only difference between the two films is the side named in the prompt.
