@@ -143,3 +143,28 @@ def test_radbert_style_folder_gets_capped_tokens_and_attention_masks(tmp_path, f
     result = eng.run(film, RunSettings(steps=4, strength=0.5, preview_every=0))
     assert seen["attention_mask"] is not None and int(seen["attention_mask"].sum()) < 77
     assert result.record["model"]["attention_mask"] is True
+
+
+def test_recommended_settings_are_read_and_checked(model_copy):
+    # A model folder may say which settings suit it; a broken file is a one-line model error, not a crash.
+    from vald_desktop.core.models import RECOMMENDED_NAME, recommended_settings
+
+    assert recommended_settings(model_copy) == {} and recommended_settings(None) == {}
+    path = model_copy / RECOMMENDED_NAME
+    path.write_text(json.dumps({"recommended": {"noise": "inverted", "confine_to_mask": True}}))
+    assert recommended_settings(model_copy) == {"noise": "inverted", "confine_to_mask": True}
+    for bad in (
+        '{"recommended": {"noise": "sideways"}}',
+        '{"recommended": {"colour": 1}}',
+        "{not json",
+        "{}",
+    ):
+        path.write_text(bad)
+        with pytest.raises(ModelError, match=RECOMMENDED_NAME):
+            recommended_settings(model_copy)
+
+
+def test_the_demo_model_recommends_an_inverted_confined_run():
+    from vald_desktop.core.models import demo_model_dir, recommended_settings
+
+    assert recommended_settings(demo_model_dir()) == {"noise": "inverted", "confine_to_mask": True}

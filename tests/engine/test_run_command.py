@@ -123,3 +123,31 @@ def test_auto_mask_restricts_the_map_to_the_found_lungs(tiny_model_dir, tmp_path
     assert set(record["lung_stats"]) == {"left", "right"}
     m = np.load(out / "map.npy")
     assert 0 < np.count_nonzero(m) < m.size, "the map is not restricted to the lungs"
+
+
+def test_the_model_s_recommended_noise_and_confinement_apply_unless_overridden(
+    films, tiny_model_dir, tmp_path
+):
+    # A model that recommends an inverted, lung-confined run gets one by default; the user's flags still win.
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "vald-settings.json").write_text(
+        json.dumps({"recommended": {"noise": "inverted", "confine_to_mask": True}})
+    )
+    film = str(films / "a.png")
+
+    def used(*flags: str) -> dict:
+        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        assert main(["run", film, "--out", str(out), "--model", str(model), *FAST, *flags]) == 0
+        return json.loads((out / "run.json").read_text())["settings"]
+
+    s = used()
+    assert (s["noise"], s["confine_to_mask"]) == ("inverted", True)
+    s = used("--noise", "random", "--no-confine")
+    assert (s["noise"], s["confine_to_mask"]) == ("random", False)
+    s = used("--no-mask")  # nothing to confine to
+    assert (s["noise"], s["confine_to_mask"], s["mask_mode"]) == ("inverted", False, "none")
+    s = used("--seeds", "2")  # several seeds need random start noise
+    assert (s["noise"], s["seeds"]) == ("random", 2)

@@ -39,3 +39,23 @@ def test_tests_never_write_the_users_settings(make_window, qsettings, tmp_path):
     w = make_window(qsettings=qsettings)
     w.save_state()
     assert str(tmp_path) in w.qsettings.fileName()
+
+
+def test_first_start_uses_the_model_s_recommended_settings_and_later_ones_the_user_s(
+    make_window, qsettings, tmp_path
+):
+    # With no settings of their own yet, a user sees the settings the model folder recommends (the demo model's
+    # inverted, lung-confined run); once they have chosen, their choice comes back instead.
+    import json
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "vald-settings.json").write_text(
+        json.dumps({"recommended": {"noise": "inverted", "confine_to_mask": True}})
+    )
+    w = make_window(qsettings=qsettings, model_dir=model)
+    assert w.controls.settings() == RunSettings(noise="inverted", confine_to_mask=True)
+    w.controls.set_settings(RunSettings(noise="random", strength=0.7))
+    w.close()
+    again = make_window(qsettings=qsettings, model_dir=model)
+    assert again.controls.settings() == RunSettings(noise="random", strength=0.7)

@@ -52,7 +52,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--auto-mask", action="store_true", help="segment the lungs automatically (default)")
     m.add_argument("--no-mask", action="store_true", help="do not restrict the map to the lungs")
     p.add_argument(
-        "--confine", action="store_true", help="mask-confined editing: nothing outside the lungs changes"
+        "--confine",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="mask-confined editing: nothing outside the lungs changes (default: the model's "
+        "vald-settings.json, else off)",
     )
     p.add_argument(
         "--reference", choices=REFERENCES, default=d.reference, help=f"map reference (default {d.reference})"
@@ -60,9 +64,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--noise",
         choices=NOISES,
-        default=d.noise,
+        default=None,
         help=f"start noise: random (SDEdit, the paper) or inverted (DDIM inversion of the film, keeps its "
-        f"anatomy; one seed) (default {d.noise})",
+        f"anatomy; one seed) (default: the model's vald-settings.json, else {d.noise})",
     )
     p.add_argument("--smooth", type=float, default=d.smooth_sigma, help="map smoothing sigma (model pixels)")
     p.add_argument(
@@ -84,25 +88,44 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _recommended(args: argparse.Namespace, mask_mode: str) -> dict[str, Any]:
+    """The model's recommended noise / confinement, unless the user's own choices rule them out."""
+    from ..core.models import recommended_settings, resolve_model_dir
+
+    rec = {
+        k: v
+        for k, v in recommended_settings(resolve_model_dir(args.model)).items()
+        if k in ("noise", "confine_to_mask")
+    }
+    if mask_mode == "none":
+        rec.pop("confine_to_mask", None)  # nothing to confine to
+    if args.seeds > 1:
+        rec.pop("noise", None)  # an inverted start is one deterministic path: several seeds need random noise
+    return rec
+
+
 def run(args: argparse.Namespace) -> int:
     from ..core.attribution import OverlayStyle
     from ..core.sampler import Engine
 
     mask_mode = "none" if args.no_mask else "file" if args.mask else "auto"
-    settings = RunSettings(
-        prompt=args.prompt,
-        negative_prompt=args.negative_prompt,
-        strength=args.strength,
-        guidance=args.guidance,
-        steps=args.steps,
-        scheduler=args.scheduler,
-        seed=args.seed,
-        seeds=args.seeds,
-        mask_mode=mask_mode,
-        confine_to_mask=bool(args.confine),
-        reference=args.reference,
-        noise=args.noise,
-        smooth_sigma=args.smooth,
+    settings = (
+        RunSettings()
+        .replace(**_recommended(args, mask_mode))
+        .replace(
+            prompt=args.prompt,
+            negative_prompt=args.negative_prompt,
+            strength=args.strength,
+            guidance=args.guidance,
+            steps=args.steps,
+            scheduler=args.scheduler,
+            seed=args.seed,
+            seeds=args.seeds,
+            mask_mode=mask_mode,
+            reference=args.reference,
+            smooth_sigma=args.smooth,
+            **{k: v for k, v in (("confine_to_mask", args.confine), ("noise", args.noise)) if v is not None},
+        )
     )
     style = OverlayStyle(mode=args.overlay, opacity=args.opacity, threshold=args.threshold)
     films, batch = collect_films(Path(args.film))

@@ -75,6 +75,33 @@ def resolve_model_dir(choice: str | Path | None = None) -> Path:
     )
 
 
+RECOMMENDED_NAME = "vald-settings.json"
+
+
+def recommended_settings(folder: str | Path | None) -> dict[str, Any]:
+    """Run-setting values a model folder recommends (``vald-settings.json``: ``{"recommended": {...}}``), else {}.
+
+    A model's authors know which settings suit it (the demo model: DDIM-inverted start, edits inside the lungs); the
+    app and ``vald run`` start from these instead of the paper's defaults, and anything the user sets wins.
+    """
+    if folder is None:
+        return {}
+    path = Path(folder) / RECOMMENDED_NAME
+    if not path.is_file():
+        return {}
+    from .errors import SettingsError
+    from .settings import RunSettings
+
+    try:
+        values = json.loads(path.read_text("utf-8"))["recommended"]
+        RunSettings().replace(**values)  # unknown names and bad values fail here
+    except (OSError, ValueError, KeyError, TypeError, SettingsError) as exc:
+        raise ModelError(
+            f"The recommended settings in {path.name} of {Path(folder).name} are unusable ({exc})."
+        ) from None
+    return dict(values)
+
+
 def _read_json(path: Path, folder: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text("utf-8"))

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QWidget
 
 from ..core.errors import ValdError
+from ..core.models import recommended_settings, resolve_model_dir
 from ..core.settings import RunSettings
 from .controls import RunControls
 from .dialogs import HelpDialog, about_box
@@ -273,6 +274,7 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
             self.restoreState(state)
         self.metadata_dock.hide()  # hidden by default: metadata may identify the patient
         raw = s.value("run/settings", "")
+        first_start = not raw
         if raw:
             # Settings from an incompatible version: keep the defaults.
             with contextlib.suppress(ValueError, TypeError, ValdError):
@@ -292,6 +294,11 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
             if chosen and Path(chosen).is_dir():
                 self.model_choice = Path(chosen)
                 self.controls.add_model_dir(self.model_choice)
+        if first_start:  # no settings of the user's own yet: start from what the model recommends
+            with contextlib.suppress(ValdError):
+                rec = recommended_settings(resolve_model_dir(self.model_choice))
+                if rec:
+                    self.controls.set_settings(self.controls.settings().replace(**rec))
 
     def save_state(self) -> None:
         s = self.qsettings
