@@ -151,3 +151,20 @@ def test_the_model_s_recommended_noise_and_confinement_apply_unless_overridden(
     assert (s["noise"], s["confine_to_mask"], s["mask_mode"]) == ("inverted", False, "none")
     s = used("--seeds", "2")  # several seeds need random start noise
     assert (s["noise"], s["seeds"]) == ("random", 2)
+
+
+def test_the_model_s_recommended_guided_share_applies_unless_the_flag_says_otherwise(
+    films, tiny_model_dir, tmp_path
+):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "vald-settings.json").write_text(json.dumps({"recommended": {"guidance_until": 0.5}}))
+    film = str(films / "a.png")
+    runs = []
+    for flags in ([], ["--guidance-until", "0.8"]):
+        out = tmp_path / f"out{len(runs)}"
+        assert main(["run", film, "--out", str(out), "--model", str(model), *FAST, *flags]) == 0
+        runs.append(json.loads((out / "run.json").read_text())["settings"]["guidance_until"])
+    assert runs == [0.5, 0.8]

@@ -49,6 +49,12 @@ def test_identity_is_opt_in(source_dataset: Dataset, run_record: dict[str, Any])
     assert "normal chest x-ray" in caption_text(run_record, [])
 
 
+def test_the_caption_says_when_guidance_ended_early(run_record: dict[str, Any]) -> None:
+    assert "guidance 4 |" in caption_text(run_record, [])  # a record without the share: every step guided
+    early = {**run_record, "settings": {**run_record["settings"], "guidance_until": 0.5}}
+    assert "guidance 4 on 50% of steps |" in caption_text(early, [])
+
+
 def test_pdf_report_is_one_page_and_rasterizes(
     result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
 ) -> None:

@@ -14,8 +14,8 @@ def test_last_settings_and_recent_files_come_back_after_restart(
 ):
     w = make_window()
     assert open_and_wait(w, phantom_png)
-    chosen = RunSettings(prompt="cardiomegaly", strength=0.8, guidance=7.5, steps=30, scheduler="ddim", seed=1234,
-                         seeds=2, mask_mode="none")  # fmt: skip
+    chosen = RunSettings(prompt="cardiomegaly", strength=0.8, guidance=7.5, guidance_until=0.4, steps=30,
+                         scheduler="ddim", seed=1234, seeds=2, mask_mode="none")  # fmt: skip
     w.controls.set_settings(chosen)
     w.overlay_controls.set_values({"mode": "abs", "opacity": 0.3, "threshold": 0.2})
     w.close()

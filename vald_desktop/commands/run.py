@@ -43,6 +43,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--guidance", type=float, default=d.guidance, help=f"guidance scale (default {d.guidance})"
     )
+    p.add_argument(
+        "--guidance-until",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="share of the denoising steps that use guidance, 0..1; the rest follow the prompt alone "
+        f"(default: the model's vald-settings.json, else {d.guidance_until:g})",
+    )
     p.add_argument("--steps", type=int, default=d.steps, help=f"scheduler steps (default {d.steps})")
     p.add_argument("--scheduler", choices=SCHEDULERS, default=d.scheduler, help=f"(default {d.scheduler})")
     p.add_argument("--seed", type=int, default=d.seed, help=f"first seed (default {d.seed})")
@@ -89,13 +97,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _recommended(args: argparse.Namespace, mask_mode: str) -> dict[str, Any]:
-    """The model's recommended noise / confinement, unless the user's own choices rule them out."""
+    """The model's recommended noise / confinement / guided share, unless the user's own choices rule them out."""
     from ..core.models import recommended_settings, resolve_model_dir
 
     rec = {
         k: v
         for k, v in recommended_settings(resolve_model_dir(args.model)).items()
-        if k in ("noise", "confine_to_mask")
+        if k in ("noise", "confine_to_mask", "guidance_until")
     }
     if mask_mode == "none":
         rec.pop("confine_to_mask", None)  # nothing to confine to
@@ -124,7 +132,15 @@ def run(args: argparse.Namespace) -> int:
             mask_mode=mask_mode,
             reference=args.reference,
             smooth_sigma=args.smooth,
-            **{k: v for k, v in (("confine_to_mask", args.confine), ("noise", args.noise)) if v is not None},
+            **{
+                k: v
+                for k, v in (
+                    ("confine_to_mask", args.confine),
+                    ("noise", args.noise),
+                    ("guidance_until", args.guidance_until),
+                )
+                if v is not None
+            },
         )
     )
     style = OverlayStyle(mode=args.overlay, opacity=args.opacity, threshold=args.threshold)
@@ -309,7 +325,7 @@ def caption(result: Any) -> str:
     seeds = f"seeds {s.seed}..{s.seed + s.seeds - 1}" if s.seeds > 1 else f"seed {s.seed}"
     return (
         f"original | counterfactual | map (red: removed)   prompt {s.prompt!r}  strength {s.strength}  "
-        f"guidance {s.guidance}  {s.steps} steps {s.scheduler}  {seeds}  model {model}"
+        f"guidance {s.guidance_label}  {s.steps} steps {s.scheduler}  {seeds}  model {model}"
     )
 
 

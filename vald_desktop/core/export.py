@@ -25,6 +25,7 @@ from .deid import UidMap
 from .dicom_sc import build_secondary_capture, write_dicom
 from .errors import ExportError
 from .report_pdf import DISCLAIMER, ReportContent, write_report
+from .settings import guidance_label
 
 # Record keys that can link a de-identified export back to the patient's file or the user's disk.
 _REDACTED_KEYS = ("film", "film_sha256", "film_source", "film_path", "source", "source_path")
@@ -83,7 +84,7 @@ def caption_text(record: dict[str, Any], identity: list[tuple[str, str]]) -> str
     model = dict(record.get("model", {})).get("name", "unknown model")
     run = (
         f"VALD-MD | prompt: {s.get('prompt', '')!s} | strength {s.get('strength', '')} | "
-        f"guidance {s.get('guidance', '')} | steps {s.get('steps', '')} | seed {s.get('seed', '')} | model {model}"
+        f"guidance {guidance_label(s.get('guidance', ''), s.get('guidance_until', 1.0))} | steps {s.get('steps', '')} | seed {s.get('seed', '')} | model {model}"
     )
     lines = ["   ".join(f"{k}: {v}" for k, v in identity)] if identity else []
     # Pillow's built-in font has no em dash: the caption uses plain ASCII.

@@ -28,6 +28,7 @@ _SETTINGS_ORDER = (
     "negative_prompt",
     "strength",
     "guidance",
+    "guidance_until",
     "steps",
     "scheduler",
     "seed",

@@ -261,6 +261,7 @@ class Engine:
                     generator=generators,
                     output_type="latent",
                     callback_on_step_end=hook,
+                    callback_on_step_end_tensor_inputs=["latents", "prompt_embeds"],
                     return_dict=False,
                 )
             timings["denoise"] = time.perf_counter() - t0

@@ -67,6 +67,11 @@ class StepHook:
         latents = kwargs["latents"]
         if self.latent_mask is not None and self.original is not None:
             latents = self._blend(pipe, i, total, latents)
+        out = {"latents": latents}
+        if i + 1 == self.guided_calls(total) and pipe.do_classifier_free_guidance:
+            # The rest of the loop runs on the prompt alone: the documented diffusers way of ending guidance early.
+            pipe._guidance_scale = 1.0
+            out["prompt_embeds"] = kwargs["prompt_embeds"].chunk(2)[1]
         if self.progress is not None:
             shown = self.before + total
             elapsed = time.perf_counter() - self._t0
@@ -76,7 +81,11 @@ class StepHook:
             if every and self.calls % every == 0 and self.calls < shown:
                 preview = self.preview(latents)
             self.progress(Progress(step=self.calls, total=shown, elapsed=elapsed, eta=eta, preview=preview))
-        return {"latents": latents}
+        return out
+
+    def guided_calls(self, total: int) -> int:
+        """How many of the loop's ``total`` UNet calls use guidance (at least one)."""
+        return max(1, round(float(self.settings.guidance_until) * total))
 
     def use_blend_noise(self, noise: Any) -> None:
         """Noise the original latents with this (the inversion's own noise) outside the mask, not a seeded draw:

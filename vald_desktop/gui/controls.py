@@ -108,6 +108,11 @@ class RunControls(QWidget):
         sform = QFormLayout(sample_box)
         self.strength = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=1.0, singleStep=0.05)
         self.guidance = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=30.0, singleStep=0.5)
+        self.guidance_until = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=1.0, singleStep=0.05)
+        self.guidance_until.setToolTip(
+            "Share of the denoising steps that use guidance; the later steps follow the prompt alone "
+            "(less change in healthy lung, faster). 1 = every step, as in the paper."
+        )
         self.steps = QSpinBox(minimum=1, maximum=1000)
         self.scheduler = _combo({k: SCHEDULER_LABELS.get(k, k) for k in SCHEDULERS})
         self.seed = QLineEdit()
@@ -125,6 +130,7 @@ class RunControls(QWidget):
         self.seeds.setToolTip("More than one seed: the map is the mean over seeds, with a per-pixel spread")
         sform.addRow("Strength", self.strength)
         sform.addRow("Guidance", self.guidance)
+        sform.addRow("Guided share", self.guidance_until)
         sform.addRow("Steps", self.steps)
         sform.addRow("Scheduler", self.scheduler)
         sform.addRow("Seed", seed_row)
@@ -179,7 +185,7 @@ class RunControls(QWidget):
         self.random_seed.clicked.connect(self.pick_random_seed)
         self.reuse_seed.clicked.connect(self.use_last_seed)
         self.model_combo.activated.connect(self._model_activated)
-        for w in (self.strength, self.guidance, self.smooth):
+        for w in (self.strength, self.guidance, self.guidance_until, self.smooth):
             w.valueChanged.connect(self._edited)
         for w in (self.steps, self.seeds, self.preview_every):
             w.valueChanged.connect(self._edited)
@@ -201,6 +207,7 @@ class RunControls(QWidget):
             negative_prompt=self.negative.text().strip(),
             strength=round(float(self.strength.value()), 4),
             guidance=round(float(self.guidance.value()), 4),
+            guidance_until=round(float(self.guidance_until.value()), 4),
             steps=int(self.steps.value()),
             scheduler=str(self.scheduler.currentData()),
             seed=int(seed_text),
@@ -214,15 +221,16 @@ class RunControls(QWidget):
         )
 
     def set_settings(self, s: RunSettings) -> None:
-        widgets = (self.prompt, self.negative, self.strength, self.guidance, self.steps, self.scheduler,
-                   self.seed, self.seeds, self.mask_mode, self.confine, self.reference, self.smooth,
-                   self.preview_every, self.noise)  # fmt: skip
+        widgets = (self.prompt, self.negative, self.strength, self.guidance, self.guidance_until, self.steps,
+                   self.scheduler, self.seed, self.seeds, self.mask_mode, self.confine, self.reference,
+                   self.smooth, self.preview_every, self.noise)  # fmt: skip
         blockers = [QSignalBlocker(w) for w in widgets]
         try:
             self.prompt.setEditText(s.prompt)
             self.negative.setText(s.negative_prompt)
             self.strength.setValue(float(s.strength))
             self.guidance.setValue(float(s.guidance))
+            self.guidance_until.setValue(float(s.guidance_until))
             self.steps.setValue(int(s.steps))
             _select(self.scheduler, s.scheduler)
             self.seed.setText(str(s.seed))

@@ -39,7 +39,7 @@ class HistoryEntry:
         seeds = f" ×{s.seeds}" if s.seeds > 1 else ""
         return (
             f"#{self.number}  {s.prompt}\n"
-            f"strength {s.strength:g} · guidance {s.guidance:g} · {s.steps} steps · seed {s.seed}{seeds}"
+            f"strength {s.strength:g} · guidance {s.guidance_label} · {s.steps} steps · seed {s.seed}{seeds}"
             f" · {self.seconds:.1f} s"
         )
 
