@@ -101,6 +101,22 @@ def test_induction_uses_held_out_healthy_phantoms() -> None:
     assert seen[1][1] == _key(first_normal.image)
 
 
+def test_named_negative_names_each_phantom_s_own_finding_and_only_for_removal() -> None:
+    # Removal runs get the phantom's own prompt as negative prompt; induction keeps the base one.
+    seen = []
+
+    def spy(image, settings, mask):
+        seen.append((settings.prompt, settings.negative_prompt))
+        return SimpleNamespace(counterfactual=image, map=np.zeros_like(image))
+
+    summary = run_benchmark(spy, 3, SEED, size=SIZE, n_induction=1, named_negative=True)
+    expected = [make_phantom(phantom_seed(SEED, i), ABNORMAL[i], SIZE).prompt for i in range(3)]
+    assert [neg for _, neg in seen[:3]] == expected
+    assert expected[0].startswith("large lung opacity on the ")  # the side named too
+    assert seen[3] == ("large lung opacity on the left", "")
+    assert summary["named_negative"] is True and summary["settings"]["negative_prompt"] == ""
+
+
 def test_sweep_rows_and_overrides(twins) -> None:
     assert parse_override("scheduler=dpmpp, steps=25") == {"scheduler": "dpmpp", "steps": 25}
     assert parse_override("confine_to_mask=true,guidance=7.5") == {"confine_to_mask": True, "guidance": 7.5}

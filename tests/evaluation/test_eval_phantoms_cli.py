@@ -70,3 +70,11 @@ def test_match_dpm_rejects_unreadable_step_counts(capsys: pytest.CaptureFixture[
     assert main(["evaluate", "phantoms", "--match-dpm", "--dpm-candidates", "four,6"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "--dpm-candidates" in err
+
+
+def test_named_negative_is_stated_in_the_table_header(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["evaluate", "phantoms", "--model", str(tiny_model_dir), "--device", "cpu", "--n", "1"]
+    assert main([*args, "--induction", "0", "--settings", "steps=4", "--named-negative"]) == 0
+    assert "negative prompt = each phantom's finding" in capsys.readouterr().out

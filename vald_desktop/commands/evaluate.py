@@ -81,6 +81,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="4,6,8,10,15,20,25,30,40,50",
         help="DPM-Solver++ step counts --match-dpm tries, fewest first (default 4,6,8,10,15,20,25,30,40,50)",
     )
+    ph.add_argument(
+        "--named-negative",
+        action="store_true",
+        help="use each phantom's own finding prompt as the negative prompt (removing a named finding; uses the "
+        "label, so it is not the label-free healthy counterfactual)",
+    )
     ph.add_argument("--device", help="cpu, cuda, mps or auto")
     ph.add_argument("--json", action="store_true", help="print JSON")
     ph.set_defaults(func=_phantoms)
@@ -194,6 +200,8 @@ def _phantoms(args: argparse.Namespace) -> int:
     def note(msg: str) -> None:
         print(f"\r{msg:<40}", end="", file=sys.stderr, flush=True)
 
+    named = ", negative prompt = each phantom's finding" if args.named_negative else ""
+
     if args.match_dpm:
         found = pb.match_dpm_steps(
             runner, args.n, args.seed, base, candidates=candidates, size=size, progress=note
@@ -210,21 +218,32 @@ def _phantoms(args: argparse.Namespace) -> int:
         return 0
     if args.sweep is not None:
         specs = args.sweep or list(pb.DEFAULT_SWEEP)
-        rows = pb.run_sweep(runner, args.n, args.seed, base, specs, size, progress=note)
+        rows = pb.run_sweep(
+            runner, args.n, args.seed, base, specs, size, progress=note, named_negative=args.named_negative
+        )
         print(file=sys.stderr)
         if args.json:
             print(json.dumps({"model": str(info.path), "rows": [pb.json_summary(r) for r in rows]}))
         else:
-            print(f"Model {info.name} ({info.device}), {args.n} phantoms, seed {args.seed}, size {size}\n")
+            print(
+                f"Model {info.name} ({info.device}), {args.n} phantoms, seed {args.seed}, size {size}{named}\n"
+            )
             print(pb.sweep_table(rows))
         return 0
     summary = pb.run_benchmark(
-        runner, args.n, args.seed, base, size, n_induction=args.induction, progress=note
+        runner,
+        args.n,
+        args.seed,
+        base,
+        size,
+        n_induction=args.induction,
+        progress=note,
+        named_negative=args.named_negative,
     )
     print(file=sys.stderr)
     if args.json:
         print(json.dumps(pb.json_summary(summary) | {"model": str(info.path)}))
     else:
-        print(f"Model {info.name} ({info.device}), {args.n} phantoms, seed {args.seed}, size {size}\n")
+        print(f"Model {info.name} ({info.device}), {args.n} phantoms, seed {args.seed}, size {size}{named}\n")
         print(pb.summary_table(summary))
     return 0
