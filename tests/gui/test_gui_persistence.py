@@ -14,8 +14,9 @@ def test_last_settings_and_recent_files_come_back_after_restart(
 ):
     w = make_window()
     assert open_and_wait(w, phantom_png)
-    chosen = RunSettings(prompt="cardiomegaly", strength=0.8, guidance=7.5, guidance_until=0.4, steps=30,
-                         scheduler="ddim", seed=1234, seeds=2, mask_mode="none")  # fmt: skip
+    chosen = RunSettings(prompt="cardiomegaly", negative_prompt="carcinoma", strength=0.8, guidance=7.5,
+                         guidance_until=0.4, steps=30, scheduler="ddim", seed=1234, seeds=2,
+                         mask_mode="none")  # fmt: skip
     w.controls.set_settings(chosen)
     w.overlay_controls.set_values({"mode": "abs", "opacity": 0.3, "threshold": 0.2})
     w.close()
@@ -59,3 +60,44 @@ def test_first_start_uses_the_model_s_recommended_settings_and_later_ones_the_us
     w.close()
     again = make_window(qsettings=qsettings, model_dir=model)
     assert again.controls.settings() == RunSettings(noise="random", strength=0.7)
+
+
+def test_the_negative_prompt_offers_the_findings_to_remove(make_window, qsettings):
+    # A reader who suspects an effusion picks it as the negative prompt; the first entry clears it.
+    w = make_window(qsettings=qsettings)
+    box = w.controls.negative
+    offered = [box.itemText(i) for i in range(box.count())]
+    assert offered[0] == "" and "pleural effusion on the left" in offered
+    assert "normal chest x-ray" not in offered, "the healthy prompt is no finding to remove"
+    box.setCurrentIndex(offered.index("pleural effusion on the left"))
+    assert w.controls.settings().negative_prompt == "pleural effusion on the left"
+    box.setCurrentIndex(0)
+    assert w.controls.settings().negative_prompt == ""
+
+
+def test_run_menu_puts_back_the_model_s_recommended_settings_and_keeps_the_rest(
+    make_window, qsettings, tmp_path
+):
+    # After switching models or experimenting, one menu entry restores what the model recommends; the user's own
+    # prompt and strength stay. A model without recommendations says so and changes nothing.
+    import json
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "vald-settings.json").write_text(
+        json.dumps({"recommended": {"noise": "inverted", "guidance_until": 0.5}})
+    )
+    w = make_window(qsettings=qsettings, model_dir=model)
+    mine = RunSettings(prompt="cardiomegaly", strength=0.7, noise="random")
+    w.controls.set_settings(mine)
+    w.recommended_action.trigger()
+    assert w.controls.settings() == mine.replace(noise="inverted", guidance_until=0.5)
+    assert "recommended" in w.statusBar().currentMessage()
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    other = make_window(qsettings=qsettings, model_dir=plain)
+    other.controls.set_settings(mine)
+    other.recommended_action.trigger()
+    assert other.controls.settings() == mine
+    assert other.statusBar().currentMessage() == "This model recommends no settings."

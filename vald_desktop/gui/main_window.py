@@ -16,7 +16,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QWidget
 
 from ..core.errors import ValdError
-from ..core.models import recommended_settings, resolve_model_dir
 from ..core.settings import RunSettings
 from .controls import RunControls
 from .dialogs import HelpDialog, about_box
@@ -177,6 +176,10 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
         run = bar.addMenu("&Run")
         run.addAction(a["generate"])
         run.addAction(a["cancel"])
+        run.addSeparator()
+        self.recommended_action = QAction("Use the model's recommended settings", self)
+        self.recommended_action.triggered.connect(self.use_recommended_settings)
+        run.addAction(self.recommended_action)
         mask = bar.addMenu("&Mask")
         for name in ("toggle_outline", "brush", "eraser", "brush_smaller", "brush_larger", "undo_mask"):
             mask.addAction(a[name])
@@ -295,10 +298,9 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
                 self.model_choice = Path(chosen)
                 self.controls.add_model_dir(self.model_choice)
         if first_start:  # no settings of the user's own yet: start from what the model recommends
-            with contextlib.suppress(ValdError):
-                rec = recommended_settings(resolve_model_dir(self.model_choice))
-                if rec:
-                    self.controls.set_settings(self.controls.settings().replace(**rec))
+            rec = self.recommended()
+            if rec:
+                self.controls.set_settings(self.controls.settings().replace(**rec))
 
     def save_state(self) -> None:
         s = self.qsettings

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFileDialog
 
-from ..core.errors import SettingsError
+from ..core.errors import SettingsError, ValdError
+from ..core.models import recommended_settings, resolve_model_dir
+from ..core.settings import RunSettings
 from .history import THUMB
 from .worker import AutoMask, FilmImage
 
@@ -52,6 +54,27 @@ class RunsMixin(_Base):
             self.controls.add_model_dir(self.model_choice)  # dialog cancelled: show the model still in use
         else:
             self.controls.model_combo.setCurrentIndex(0)
+
+    def recommended(self) -> dict[str, Any]:
+        """What the chosen model folder recommends; {} for none or an unreadable file."""
+        try:
+            return recommended_settings(resolve_model_dir(self.model_choice))
+        except ValdError:
+            return {}
+
+    def use_recommended_settings(self) -> None:
+        """Run ▸ Use the model's recommended settings: only the recommended values change, the rest stay."""
+        rec = self.recommended()
+        if not rec:
+            self.show_status("This model recommends no settings.")
+            return
+        try:
+            current = self.controls.settings()
+        except SettingsError:  # a half-typed value: start from the defaults instead
+            current = RunSettings()
+        self.controls.set_settings(current.replace(**rec))
+        said = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rec.items())
+        self.show_status(f"Using the model's recommended settings: {said}.")
 
     def _model_dirs(self) -> list[str]:
         combo = self.controls.model_combo
