@@ -12,6 +12,7 @@ from vald_desktop.core import models
 from vald_desktop.core.errors import ManifestError, ModelError
 from vald_desktop.core.manifest import write_manifest
 from vald_desktop.core.models import check_model_dir, load_pipeline, resolve_model_dir
+from vald_desktop.core.settings import RunSettings
 
 
 @pytest.fixture
@@ -164,7 +165,9 @@ def test_recommended_settings_are_read_and_checked(model_copy):
             recommended_settings(model_copy)
 
 
-def test_the_demo_model_recommends_an_inverted_confined_run():
+def test_the_demo_model_recommends_an_inverted_confined_run_with_guidance_on_half_the_steps():
     from vald_desktop.core.models import demo_model_dir, recommended_settings
 
-    assert recommended_settings(demo_model_dir()) == {"noise": "inverted", "confine_to_mask": True}
+    rec = recommended_settings(demo_model_dir())
+    assert rec == {"noise": "inverted", "confine_to_mask": True, "guidance_until": 0.5}
+    RunSettings().replace(**rec)  # and they form valid settings

@@ -101,15 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--model", help="model folder (default: $VALD_MODEL, then the demo model)")
     p.add_argument("--steps", type=int, default=50)
     args = p.parse_args(argv)
+    from ..core.models import recommended_settings, resolve_model_dir
     from ..core.settings import RunSettings
 
     shots = take(
         Path(args.out),
         Path(args.film) if args.film else None,
         args.model,
-        # The demo model card's recommended settings: DDIM-inverted start, edits only inside the lungs.
-        RunSettings(
-            steps=args.steps, strength=0.6, guidance=4.0, seed=3, noise="inverted", confine_to_mask=True
+        # What the model folder recommends (the demo model: DDIM-inverted start, lungs only, guidance on half the steps).
+        RunSettings(steps=args.steps, strength=0.6, guidance=4.0, seed=3).replace(
+            **recommended_settings(resolve_model_dir(args.model))
         ),
     )
     for s in shots:
