@@ -93,6 +93,11 @@ def test_run_menu_puts_back_the_model_s_recommended_settings_and_keeps_the_rest(
     w.recommended_action.trigger()
     assert w.controls.settings() == mine.replace(noise="inverted", guidance_until=0.5)
     assert "recommended" in w.statusBar().currentMessage()
+    several = RunSettings(seeds=4)  # an inverted start takes one seed: nothing changes, the status says why
+    w.controls.set_settings(several)
+    w.recommended_action.trigger()
+    assert w.controls.settings() == several
+    assert "do not fit" in w.statusBar().currentMessage()
 
     plain = tmp_path / "plain"
     plain.mkdir()

@@ -82,9 +82,10 @@ def caption_text(record: dict[str, Any], identity: list[tuple[str, str]]) -> str
     """The caption burned into the composite. It carries identity only when ``identity`` does."""
     s = dict(record.get("settings", {}))
     model = dict(record.get("model", {})).get("name", "unknown model")
+    guidance = guidance_label(s.get("guidance", ""), s.get("guidance_until", 1.0))
     run = (
         f"VALD-MD | prompt: {s.get('prompt', '')!s} | strength {s.get('strength', '')} | "
-        f"guidance {guidance_label(s.get('guidance', ''), s.get('guidance_until', 1.0))} | steps {s.get('steps', '')} | seed {s.get('seed', '')} | model {model}"
+        f"guidance {guidance} | steps {s.get('steps', '')} | seed {s.get('seed', '')} | model {model}"
     )
     lines = ["   ".join(f"{k}: {v}" for k, v in identity)] if identity else []
     # Pillow's built-in font has no em dash: the caption uses plain ASCII.

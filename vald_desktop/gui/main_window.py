@@ -299,8 +299,9 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
                 self.controls.add_model_dir(self.model_choice)
         if first_start:  # no settings of the user's own yet: start from what the model recommends
             rec = self.recommended()
-            if rec:
-                self.controls.set_settings(self.controls.settings().replace(**rec))
+            with contextlib.suppress(ValdError):  # recommendations that do not fit: keep the defaults
+                if rec:
+                    self.controls.set_settings(self.controls.settings().replace(**rec))
 
     def save_state(self) -> None:
         s = self.qsettings

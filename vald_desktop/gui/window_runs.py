@@ -72,7 +72,12 @@ class RunsMixin(_Base):
             current = self.controls.settings()
         except SettingsError:  # a half-typed value: start from the defaults instead
             current = RunSettings()
-        self.controls.set_settings(current.replace(**rec))
+        try:
+            chosen = current.replace(**rec)
+        except SettingsError as exc:  # e.g. an inverted start with several seeds: say why, change nothing
+            self.show_status(f"The model's recommended settings do not fit the current ones: {exc}")
+            return
+        self.controls.set_settings(chosen)
         said = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rec.items())
         self.show_status(f"Using the model's recommended settings: {said}.")
 
