@@ -68,7 +68,8 @@ class StepHook:
         if self.latent_mask is not None and self.original is not None:
             latents = self._blend(pipe, i, total, latents)
         out = {"latents": latents}
-        if i + 1 == self.guided_calls(total) and pipe.do_classifier_free_guidance:
+        ending = self.settings.guidance_until < 1 and i + 1 == self.guided_calls(total)
+        if ending and getattr(pipe, "do_classifier_free_guidance", False):
             # The rest of the loop runs on the prompt alone: the documented diffusers way of ending guidance early.
             pipe._guidance_scale = 1.0
             out["prompt_embeds"] = kwargs["prompt_embeds"].chunk(2)[1]
