@@ -46,6 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", help="'latest' or a checkpoint folder")
     p.add_argument("--seed", type=int)
     p.add_argument("--report-to", help="tensorboard (when installed) or none")
+    p.add_argument(
+        "--base-only",
+        action="store_true",
+        help="only build the config's base model (build_base), then stop: run this once in a single process "
+        "before 'accelerate launch' trains on several",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run metrics as JSON")
     p.set_defaults(func=run)
@@ -83,13 +89,16 @@ def run(args: argparse.Namespace) -> int:
     from vald_training.config import load_config
     from vald_training.trainer import train
 
-    cfg = load_config(args.config, {k: getattr(args, k, None) for k in _OVERRIDES})
-    if cfg.build_base and not (Path(cfg.base) / "model_index.json").is_file():
-        if os.environ.get("WORLD_SIZE", "1") != "1":
-            from vald_desktop.core.errors import SettingsError
+    from vald_desktop.core.errors import SettingsError
 
+    cfg = load_config(args.config, {k: getattr(args, k, None) for k in _OVERRIDES})
+    built = (Path(cfg.base) / "model_index.json").is_file()
+    if getattr(args, "base_only", False) and not cfg.build_base:
+        raise SettingsError("--base-only needs a config with a build_base section.")
+    if cfg.build_base and not built:
+        if os.environ.get("WORLD_SIZE", "1") != "1":
             raise SettingsError(
-                "Build the base model in a single process first (run 'vald train' once without accelerate)."
+                "Build the base model in a single process first ('vald train --config ... --base-only')."
             )
         build_trained_base(
             cfg.build_base,
@@ -100,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
             seed=cfg.seed,
             progress=not args.no_progress,
         )
+    if getattr(args, "base_only", False):
+        print(f"base model {'already at' if built else 'written to'} {cfg.base}")
+        return 0
     result = train(cfg, progress=not args.no_progress)
     if args.json:
         print(json.dumps(result, indent=2))
