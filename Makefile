@@ -77,5 +77,8 @@ screenshots: setup
 bench: setup
 	$(BIN)/vald bench --json out/bench.json
 
+demo-model: setup  # retrain models/demo-phantom from nothing (about 65 min on 2 cores); result in out/demo-phantom-stage3
+	VENV=$(VENV) bash training/demo-phantom.sh
+
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
