@@ -89,11 +89,12 @@ def run(args: argparse.Namespace) -> int:
     from vald_training.config import load_config
     from vald_training.trainer import train
 
-    from vald_desktop.core.errors import SettingsError
+    from ..core.errors import SettingsError
 
     cfg = load_config(args.config, {k: getattr(args, k, None) for k in _OVERRIDES})
+    base_only = bool(getattr(args, "base_only", False))
     built = (Path(cfg.base) / "model_index.json").is_file()
-    if getattr(args, "base_only", False) and not cfg.build_base:
+    if base_only and not cfg.build_base:
         raise SettingsError("--base-only needs a config with a build_base section.")
     if cfg.build_base and not built:
         if os.environ.get("WORLD_SIZE", "1") != "1":
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             seed=cfg.seed,
             progress=not args.no_progress,
         )
-    if getattr(args, "base_only", False):
+    if base_only:
         print(f"base model {'already at' if built else 'written to'} {cfg.base}")
         return 0
     result = train(cfg, progress=not args.no_progress)
