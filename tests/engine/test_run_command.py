@@ -168,3 +168,20 @@ def test_the_model_s_recommended_guided_share_applies_unless_the_flag_says_other
         assert main(["run", film, "--out", str(out), "--model", str(model), *FAST, *flags]) == 0
         runs.append(json.loads((out / "run.json").read_text())["settings"]["guidance_until"])
     assert runs == [0.5, 0.8]
+
+
+def test_the_model_s_recommended_edit_floor_applies_unless_the_flag_says_otherwise(
+    films, tiny_model_dir, tmp_path
+):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    (model / "vald-settings.json").write_text(json.dumps({"recommended": {"edit_floor": 0.01}}))
+    film = str(films / "a.png")
+    runs = []
+    for flags in ([], ["--edit-floor", "0"]):
+        out = tmp_path / f"out{len(runs)}"
+        assert main(["run", film, "--out", str(out), "--model", str(model), *FAST, *flags]) == 0
+        runs.append(json.loads((out / "run.json").read_text())["settings"]["edit_floor"])
+    assert runs == [0.01, 0.0]

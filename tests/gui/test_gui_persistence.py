@@ -16,7 +16,7 @@ def test_last_settings_and_recent_files_come_back_after_restart(
     assert open_and_wait(w, phantom_png)
     chosen = RunSettings(prompt="cardiomegaly", negative_prompt="carcinoma", strength=0.8, guidance=7.5,
                          guidance_until=0.4, steps=30, scheduler="ddim", seed=1234, seeds=2,
-                         mask_mode="none")  # fmt: skip
+                         mask_mode="none", edit_floor=0.02)  # fmt: skip
     w.controls.set_settings(chosen)
     w.overlay_controls.set_values({"mode": "abs", "opacity": 0.3, "threshold": 0.2})
     w.close()

@@ -174,12 +174,14 @@ def parse_override(spec: str) -> dict[str, Any]:
     return out
 
 
-# Scheduler/steps, the paper's figure settings, the raw map, mask-confined editing, unconfined map, K seeds.
+# Scheduler/steps, the paper's figure settings, the raw map, mask-confined editing, the edit floor, unconfined map,
+# K seeds.
 DEFAULT_SWEEP = (
     "scheduler=dpmpp,steps=25",
     "strength=0.85,guidance=7.5",
     "reference=input",
     "confine_to_mask=true",
+    "edit_floor=0.01",
     "mask_mode=none",
     "seeds=4",
 )

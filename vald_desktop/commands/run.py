@@ -76,6 +76,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"start noise: random (SDEdit, the paper) or inverted (DDIM inversion of the film, keeps its "
         f"anatomy; one seed) (default: the model's vald-settings.json, else {d.noise})",
     )
+    p.add_argument(
+        "--edit-floor",
+        type=float,
+        default=None,
+        metavar="LEVEL",
+        help="soft threshold on the edit (film intensity 0..1): smaller changes are dropped, larger ones shrink "
+        f"by it (default: the model's vald-settings.json, else {d.edit_floor:g} = off)",
+    )
     p.add_argument("--smooth", type=float, default=d.smooth_sigma, help="map smoothing sigma (model pixels)")
     p.add_argument(
         "--overlay", choices=("signed", "abs"), default="signed", help="overlay colours (default signed)"
@@ -103,7 +111,7 @@ def _recommended(args: argparse.Namespace, mask_mode: str) -> dict[str, Any]:
     rec = {
         k: v
         for k, v in recommended_settings(resolve_model_dir(args.model)).items()
-        if k in ("noise", "confine_to_mask", "guidance_until")
+        if k in ("noise", "confine_to_mask", "guidance_until", "edit_floor")
     }
     if mask_mode == "none":
         rec.pop("confine_to_mask", None)  # nothing to confine to
@@ -138,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
                     ("confine_to_mask", args.confine),
                     ("noise", args.noise),
                     ("guidance_until", args.guidance_until),
+                    ("edit_floor", args.edit_floor),
                 )
                 if v is not None
             },

@@ -30,15 +30,37 @@ def _bool_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def film_plus_edit(
-    decoded: np.ndarray, film: np.ndarray, reconstruction: np.ndarray | None, transfer: bool
+    decoded: np.ndarray,
+    film: np.ndarray,
+    reconstruction: np.ndarray | None,
+    transfer: bool,
+    *,
+    weight: np.ndarray | None = None,
+    floor: float = 0.0,
 ) -> np.ndarray:
-    """The counterfactual shown and mapped. With ``transfer`` (reference "reconstruction") it is the film plus the
-    model's edit, decoded − reconstruction: the VAE's own loss of detail (ribs, grain, everything finer than the
-    model's native size) cancels, so the counterfactual keeps the film's full resolution and the map holds only what
-    the prompt changed. Without it, the decoder output itself (the paper's I_n)."""
-    if not transfer or reconstruction is None:
+    """The counterfactual shown and mapped, from the model's edit = decoded − reconstruction.
+
+    With ``transfer`` (reference "reconstruction") it is the film plus the edit: the VAE's own loss of detail (ribs,
+    grain, everything finer than the model's native size) cancels, so the counterfactual keeps the film's full
+    resolution and the map holds only what the prompt changed. Without it, the reconstruction plus the edit, which
+    is the decoder output itself (the paper's I_n) when nothing below applies.
+
+    ``floor`` soft-thresholds the edit (each value moves ``floor`` towards zero, smaller ones vanish): the smallest
+    counterfactual near the model's that drops its faint change across healthy lung (the L1 proximal step).
+    ``weight`` (film-grid, 0..1) scales the edit: the lung mask for mask-confined editing, so outside the lungs the
+    counterfactual is exactly the film (or the reconstruction).
+    """
+    if not transfer and weight is None and floor <= 0:
         return decoded
-    return np.clip(film + (decoded - reconstruction), 0.0, 1.0).astype(np.float32)
+    if reconstruction is None:
+        raise SettingsError("The film's reconstruction is missing; the edit cannot be measured.")
+    edit = decoded - reconstruction
+    if floor > 0:
+        edit = np.sign(edit) * np.maximum(np.abs(edit) - np.float32(floor), 0.0)
+    if weight is not None:
+        edit = edit * weight
+    base = film if transfer else reconstruction
+    return np.clip(base + edit, 0.0, 1.0).astype(np.float32)
 
 
 def signed_map(

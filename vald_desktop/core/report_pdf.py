@@ -36,6 +36,7 @@ _SETTINGS_ORDER = (
     "mask_mode",
     "confine_to_mask",
     "reference",
+    "edit_floor",
     "smooth_sigma",
 )
 

@@ -205,8 +205,12 @@ class Engine:
             film_hit = self._film_key(img) in self._films
             entry = self._film(img)
             transfer = settings.reference == "reconstruction"
-            if transfer and entry.reconstruction is None:
+            floor = float(settings.edit_floor)
+            if (transfer or settings.confine_to_mask or floor > 0) and entry.reconstruction is None:
                 entry.reconstruction = self._decode(entry.latents, entry.placement)
+            # Mask-confined: the lung mask itself, on the film's grid, weights the edit (the latent mask is dilated
+            # for the decoder's context, and the edit's rim in that margin is not lung).
+            weight = np.asarray(lung.mask, dtype=np.float32) if settings.confine_to_mask else None
             timings["film"] = time.perf_counter() - t_start
 
             t0 = time.perf_counter()
@@ -230,7 +234,12 @@ class Engine:
                 progress=progress,
                 cancel=cancel,
                 preview=lambda lat: film_plus_edit(
-                    self._decode(lat[:1], entry.placement), img, entry.reconstruction, transfer
+                    self._decode(lat[:1], entry.placement),
+                    img,
+                    entry.reconstruction,
+                    transfer,
+                    weight=weight,
+                    floor=floor,
                 ),
                 original=latents0 if settings.confine_to_mask else None,
                 latent_mask=self._latent_mask(lung, entry.placement) if settings.confine_to_mask else None,
@@ -269,9 +278,10 @@ class Engine:
                 raise Cancelled()
             t0 = time.perf_counter()
             cfs = [self._decode(out[0][i : i + 1], entry.placement) for i in range(k)]
-            if settings.confine_to_mask:
-                cfs = self._paste_outside(cfs, hook.latent_mask, entry)
-            cfs = [film_plus_edit(cf, img, entry.reconstruction, transfer) for cf in cfs]
+            cfs = [
+                film_plus_edit(cf, img, entry.reconstruction, transfer, weight=weight, floor=floor)
+                for cf in cfs
+            ]
             timings["decode"] = time.perf_counter() - t0
 
         counterfactual = cfs[0] if k == 1 else np.mean(cfs, axis=0).astype(np.float32)
@@ -365,17 +375,6 @@ class Engine:
         image = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
         gray = (image.float() / 2 + 0.5).clamp(0, 1).mean(dim=1)[0].cpu().numpy()
         return to_film(gray, placement)
-
-    def _paste_outside(self, cfs: list[np.ndarray], latent_mask: Any, entry: _FilmEntry) -> list[np.ndarray]:
-        """Outside the dilated mask, show the reconstruction itself: the decoder's receptive field (and its
-        attention) would otherwise let the lung edit bleed a little into the rest of the film."""
-        if entry.reconstruction is None:
-            entry.reconstruction = self._decode(entry.latents, entry.placement)
-        cells = latent_mask[0, 0].float().cpu().numpy()
-        factor = entry.placement.size // cells.shape[0]
-        # Bicubic resize of the block mask gives a soft edge: no seam where the two images meet.
-        weight = to_film(np.kron(cells, np.ones((factor, factor), dtype=np.float32)), entry.placement)
-        return [(weight * cf + (1.0 - weight) * entry.reconstruction).astype(np.float32) for cf in cfs]
 
     def _latent_mask(self, lung: Any, placement: Placement) -> Any:
         import torch

@@ -36,15 +36,18 @@ class RunSettings:
     seed: int = 0
     seeds: int = 1  # >1: multi-seed consensus (mean map + per-pixel std)
     mask_mode: str = "auto"
-    confine_to_mask: bool = (
-        False  # mask-confined editing: latents outside the dilated lung mask stay original
-    )
+    # Mask-confined editing: latents outside the dilated lung mask stay original while denoising, and outside the mask
+    # itself the counterfactual is the film (the decoder-output counterfactual: the reconstruction).
+    confine_to_mask: bool = False
     # "reconstruction": counterfactual = film + (decoded − VAE reconstruction), the film's detail kept and only the
     # model's edit mapped; "input": counterfactual = decoder output, the paper's raw I_a − I_n. Map = film − counterfactual.
     reference: str = "reconstruction"
     # "random": SDEdit's random start noise (the paper). "inverted": the film's latents DDIM-inverted to the start
     # timestep (negative prompt, no guidance): deterministic, so the film's anatomy survives and the seed is unused.
     noise: str = "random"
+    # Soft threshold on the model's edit, in film intensity (0..1): changes smaller than this are dropped and larger
+    # ones shrink by it, so the faint change the healthy prompt makes across all lung tissue stays out. 0 = off.
+    edit_floor: float = 0.0
     smooth_sigma: float = 0.0  # Gaussian smoothing of the map, in film pixels at model size
     preview_every: int = 5  # emit a decoded preview every k steps (0 = never)
 
@@ -101,6 +104,9 @@ class RunSettings:
             raise SettingsError(
                 "Inverted start noise gives every seed the same counterfactual; use one seed or random noise."
             )
+        _number("edit floor", self.edit_floor)
+        if not 0.0 <= float(self.edit_floor) <= 0.5:
+            raise SettingsError(f"The edit floor must be between 0 and 0.5 (got {self.edit_floor}).")
         _number("smooth_sigma", self.smooth_sigma)
         if float(self.smooth_sigma) < 0:
             raise SettingsError(f"Map smoothing must be 0 or more (got {self.smooth_sigma}).")

@@ -157,6 +157,12 @@ class RunControls(QWidget):
             "Where denoising starts: random noise (the paper), or the film itself inverted to that noise level, "
             "so only what the prompt changes moves (deterministic: one seed)"
         )
+        self.edit_floor = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=0.5, singleStep=0.005)
+        self.edit_floor.setSpecialValueText("Off")
+        self.edit_floor.setToolTip(
+            "Changes smaller than this (film intensity 0-1) are dropped and larger ones shrink by it: the faint "
+            "change a healthy prompt makes across all lung tissue stays out of the counterfactual and the map"
+        )
         self.smooth = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=20.0, singleStep=0.5)
         self.preview_every = QSpinBox(minimum=0, maximum=100)
         self.preview_every.setToolTip("Show a preview every k steps (0 = never)")
@@ -164,6 +170,7 @@ class RunControls(QWidget):
         aform.addRow("", self.confine)
         aform.addRow("Counterfactual", self.reference)
         aform.addRow("Start noise", self.noise)
+        aform.addRow("Ignore changes below", self.edit_floor)
         aform.addRow("Smoothing", self.smooth)
         aform.addRow("Preview every", self.preview_every)
         layout.addWidget(map_box)
@@ -195,7 +202,7 @@ class RunControls(QWidget):
         self.random_seed.clicked.connect(self.pick_random_seed)
         self.reuse_seed.clicked.connect(self.use_last_seed)
         self.model_combo.activated.connect(self._model_activated)
-        for w in (self.strength, self.guidance, self.guidance_until, self.smooth):
+        for w in (self.strength, self.guidance, self.guidance_until, self.edit_floor, self.smooth):
             w.valueChanged.connect(self._edited)
         for w in (self.steps, self.seeds, self.preview_every):
             w.valueChanged.connect(self._edited)
@@ -226,6 +233,7 @@ class RunControls(QWidget):
             confine_to_mask=self.confine.isChecked(),
             reference=str(self.reference.currentData()),
             noise=str(self.noise.currentData()),
+            edit_floor=round(float(self.edit_floor.value()), 4),
             smooth_sigma=round(float(self.smooth.value()), 4),
             preview_every=int(self.preview_every.value()),
         )
@@ -233,7 +241,7 @@ class RunControls(QWidget):
     def set_settings(self, s: RunSettings) -> None:
         widgets = (self.prompt, self.negative, self.strength, self.guidance, self.guidance_until, self.steps,
                    self.scheduler, self.seed, self.seeds, self.mask_mode, self.confine, self.reference,
-                   self.smooth, self.preview_every, self.noise)  # fmt: skip
+                   self.edit_floor, self.smooth, self.preview_every, self.noise)  # fmt: skip
         blockers = [QSignalBlocker(w) for w in widgets]
         try:
             self.prompt.setEditText(s.prompt)
@@ -249,6 +257,7 @@ class RunControls(QWidget):
             self.confine.setChecked(bool(s.confine_to_mask))
             _select(self.reference, s.reference)
             _select(self.noise, s.noise)
+            self.edit_floor.setValue(float(s.edit_floor))
             self.smooth.setValue(float(s.smooth_sigma))
             self.preview_every.setValue(int(s.preview_every))
         finally:
