@@ -165,9 +165,9 @@ def test_recommended_settings_are_read_and_checked(model_copy):
             recommended_settings(model_copy)
 
 
-def test_the_demo_model_recommends_an_inverted_confined_run_with_guidance_on_half_the_steps():
+def test_the_demo_model_recommends_an_inverted_confined_floored_run_with_guidance_on_half_the_steps():
     from vald_desktop.core.models import demo_model_dir, recommended_settings
 
     rec = recommended_settings(demo_model_dir())
-    assert rec == {"noise": "inverted", "confine_to_mask": True, "guidance_until": 0.5}
+    assert rec == {"noise": "inverted", "confine_to_mask": True, "guidance_until": 0.5, "edit_floor": 0.015}
     RunSettings().replace(**rec)  # and they form valid settings
