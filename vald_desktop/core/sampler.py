@@ -210,7 +210,7 @@ class Engine:
                 entry.reconstruction = self._decode(entry.latents, entry.placement)
             # Mask-confined: the lung mask itself, on the film's grid, weights the edit (the latent mask is dilated
             # for the decoder's context, and the edit's rim in that margin is not lung).
-            weight = np.asarray(lung.mask, dtype=np.float32) if settings.confine_to_mask else None
+            weight = np.asarray(getattr(lung, "mask", lung), np.float32) if settings.confine_to_mask else None
             timings["film"] = time.perf_counter() - t_start
 
             t0 = time.perf_counter()
