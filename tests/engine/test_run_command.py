@@ -153,35 +153,22 @@ def test_the_model_s_recommended_noise_and_confinement_apply_unless_overridden(
     assert (s["noise"], s["seeds"]) == ("random", 2)
 
 
-def test_the_model_s_recommended_guided_share_applies_unless_the_flag_says_otherwise(
-    films, tiny_model_dir, tmp_path
+@pytest.mark.parametrize(
+    ("key", "recommended", "flag", "given"),
+    [("guidance_until", 0.5, "--guidance-until", 0.8), ("edit_floor", 0.01, "--edit-floor", 0.0)],
+)
+def test_the_model_s_recommended_value_applies_unless_the_flag_says_otherwise(
+    films, tiny_model_dir, tmp_path, key, recommended, flag, given
 ):
     import shutil
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model)
-    (model / "vald-settings.json").write_text(json.dumps({"recommended": {"guidance_until": 0.5}}))
+    (model / "vald-settings.json").write_text(json.dumps({"recommended": {key: recommended}}))
     film = str(films / "a.png")
     runs = []
-    for flags in ([], ["--guidance-until", "0.8"]):
+    for flags in ([], [flag, str(given)]):
         out = tmp_path / f"out{len(runs)}"
         assert main(["run", film, "--out", str(out), "--model", str(model), *FAST, *flags]) == 0
-        runs.append(json.loads((out / "run.json").read_text())["settings"]["guidance_until"])
-    assert runs == [0.5, 0.8]
-
-
-def test_the_model_s_recommended_edit_floor_applies_unless_the_flag_says_otherwise(
-    films, tiny_model_dir, tmp_path
-):
-    import shutil
-
-    model = tmp_path / "model"
-    shutil.copytree(tiny_model_dir, model)
-    (model / "vald-settings.json").write_text(json.dumps({"recommended": {"edit_floor": 0.01}}))
-    film = str(films / "a.png")
-    runs = []
-    for flags in ([], ["--edit-floor", "0"]):
-        out = tmp_path / f"out{len(runs)}"
-        assert main(["run", film, "--out", str(out), "--model", str(model), *FAST, *flags]) == 0
-        runs.append(json.loads((out / "run.json").read_text())["settings"]["edit_floor"])
-    assert runs == [0.01, 0.0]
+        runs.append(json.loads((out / "run.json").read_text())["settings"][key])
+    assert runs == [recommended, given]
