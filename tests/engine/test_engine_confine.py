@@ -34,25 +34,12 @@ def test_confined_run_keeps_pixels_outside_the_lungs(engine, film, left_lung_mas
     )
 
 
-def test_confinement_keeps_the_edit_inside_the_lungs(engine, film, left_lung_mask):
-    """The lung pixels are not damped by the confinement: one run with the latent margin's edit left in place would
-    differ from the confined one only outside the mask, so the confined edit inside equals the film plus the edit."""
-    s = RunSettings(**SETTINGS, noise="inverted", confine_to_mask=True)
-    result = engine.run(film, s, mask=left_lung_mask)
-    inside = left_lung_mask.mask
-    edit = (result.counterfactual - result.reference)[inside]
-    # Every lung pixel carries its own edit: not a blend towards the film near the edge.
-    assert np.count_nonzero(np.abs(edit) > 1e-6) > 0.9 * inside.sum()
-
-
 def test_confined_decoder_output_shows_the_reconstruction_outside(engine, film, left_lung_mask):
     s = RunSettings(**SETTINGS, confine_to_mask=True, reference="input")
     confined = engine.run(film, s, mask=left_lung_mask)
-    reconstruction = engine.run(film, s.replace(strength=0.1, steps=10, guidance=1.0), mask=left_lung_mask)
+    reconstruction = engine._films[engine._film_key(film)].reconstruction
     outside = ~left_lung_mask.mask
-    entry = next(reversed(engine._films.values()))
-    np.testing.assert_allclose(confined.counterfactual[outside], entry.reconstruction[outside], atol=1e-6)
-    assert reconstruction.counterfactual.shape == film.shape
+    np.testing.assert_allclose(confined.counterfactual[outside], reconstruction[outside], atol=1e-6)
     assert np.abs(confined.counterfactual - film)[outside].max() > 0, "the decoder's blur should show outside"
 
 

@@ -181,7 +181,7 @@ DEFAULT_SWEEP = (
     "strength=0.85,guidance=7.5",
     "reference=input",
     "confine_to_mask=true",
-    "edit_floor=0.01",
+    "edit_floor=0.015",
     "mask_mode=none",
     "seeds=4",
 )

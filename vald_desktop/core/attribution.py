@@ -45,8 +45,9 @@ def film_plus_edit(
     resolution and the map holds only what the prompt changed. Without it, the reconstruction plus the edit, which
     is the decoder output itself (the paper's I_n) when nothing below applies.
 
-    ``floor`` soft-thresholds the edit (each value moves ``floor`` towards zero, smaller ones vanish): the smallest
-    counterfactual near the model's that drops its faint change across healthy lung (the L1 proximal step).
+    ``floor`` soft-thresholds the edit (each value moves ``floor`` towards zero, smaller ones vanish): the
+    counterfactual closest to the model's under an L1 penalty on the change, which drops its faint change across
+    healthy lung.
     ``weight`` (film-grid, 0..1) scales the edit: the lung mask for mask-confined editing, so outside the lungs the
     counterfactual is exactly the film (or the reconstruction).
     """
