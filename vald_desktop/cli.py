@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .core.errors import Cancelled, ValdError
+from vald_desktop.core.base.errors import Cancelled, ValdError
 
 COMMANDS = ("inspect", "mask", "run", "phantoms", "models", "train", "evaluate", "bench", "send")
 

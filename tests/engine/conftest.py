@@ -9,7 +9,7 @@ from engine_helpers import StandInMask
 
 @pytest.fixture(scope="session")
 def engine(tiny_model_dir):
-    from vald_desktop.core.sampler import Engine
+    from vald_desktop.core.engine.sampler import Engine
 
     eng = Engine(tiny_model_dir, device="cpu")
     eng.load()

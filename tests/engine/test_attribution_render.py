@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from engine_helpers import StandInMask
 
-from vald_desktop.core.attribution import (
+from vald_desktop.core.attribution.maps import (
     OverlayStyle,
     colorbar,
     composite,
@@ -14,7 +14,7 @@ from vald_desktop.core.attribution import (
     render_overlay,
     signed_map,
 )
-from vald_desktop.core.errors import SettingsError
+from vald_desktop.core.base.errors import SettingsError
 
 
 def test_signed_map_is_reference_minus_counterfactual_inside_the_mask():

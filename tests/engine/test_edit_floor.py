@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vald_desktop.core.attribution import film_plus_edit
-from vald_desktop.core.errors import SettingsError
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.attribution.maps import film_plus_edit
+from vald_desktop.core.base.errors import SettingsError
+from vald_desktop.core.base.settings import RunSettings
 
 SETTINGS = dict(steps=10, strength=0.6, guidance=4.0, preview_every=0, noise="inverted")
 

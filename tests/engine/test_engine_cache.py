@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from engine_helpers import count_forward
 
-from vald_desktop.core.sampler import Engine
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.sampler import Engine
 
 FAST = dict(steps=6, strength=0.5, preview_every=0)
 

@@ -7,8 +7,8 @@ import threading
 import pytest
 from engine_helpers import count_forward
 
-from vald_desktop.core.errors import Cancelled
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.errors import Cancelled
+from vald_desktop.core.base.settings import RunSettings
 
 
 def test_cancel_stops_within_one_step(engine, film):

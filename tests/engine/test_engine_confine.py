@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from vald_desktop.core.errors import SettingsError
-from vald_desktop.core.settings import RunSettings
-from vald_desktop.core.steps import StepHook
+from vald_desktop.core.base.errors import SettingsError
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.steps import StepHook
 
 SETTINGS = dict(steps=10, strength=0.9, guidance=7.5, preview_every=0)
 

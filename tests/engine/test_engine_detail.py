@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
 
 FAST = dict(steps=8, strength=0.5, preview_every=0, mask_mode="none")
 

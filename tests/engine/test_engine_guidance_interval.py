@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vald_desktop.core.settings import RunSettings, guidance_label
+from vald_desktop.core.base.settings import RunSettings, guidance_label
 
 FAST = dict(steps=10, strength=1.0, scheduler="ddim", preview_every=0, mask_mode="none", guidance=6.0)
 

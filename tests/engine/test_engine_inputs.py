@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from engine_helpers import StandInMask
 
-from vald_desktop.core.errors import FilmError, MaskError, ModelError, SettingsError
-from vald_desktop.core.sampler import Engine
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.errors import FilmError, MaskError, ModelError, SettingsError
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.sampler import Engine
 
 INVALID = [
     {"strength": 0.0},

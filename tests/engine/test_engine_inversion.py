@@ -11,9 +11,9 @@ import torch
 from engine_helpers import count_forward
 
 from vald_desktop.cli import main
-from vald_desktop.core.errors import Cancelled, SettingsError
-from vald_desktop.core.inversion import check_prediction, denoise_timesteps
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.errors import Cancelled, SettingsError
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.inversion import check_prediction, denoise_timesteps
 
 FAST = dict(steps=6, strength=0.5, preview_every=0, mask_mode="none")
 
@@ -95,7 +95,7 @@ def test_a_mask_confined_inverted_run_ignores_the_seed_too(engine, film, left_lu
 
 
 def test_progress_counts_inversion_and_denoising_in_one_bar(tiny_model_dir, film):
-    from vald_desktop.core.sampler import Engine
+    from vald_desktop.core.engine.sampler import Engine
 
     eng = Engine(tiny_model_dir, device="cpu")  # a cold engine: no cached inversion
     seen = []
@@ -115,7 +115,7 @@ def test_progress_counts_inversion_and_denoising_in_one_bar(tiny_model_dir, film
 
 
 def test_cancel_during_inversion_stops_at_once_and_caches_nothing(tiny_model_dir, film):
-    from vald_desktop.core.sampler import Engine
+    from vald_desktop.core.engine.sampler import Engine
 
     eng = Engine(tiny_model_dir, device="cpu")
     eng.load()
@@ -138,7 +138,7 @@ def test_cancel_during_inversion_stops_at_once_and_caches_nothing(tiny_model_dir
 
 
 def test_a_new_prompt_reuses_the_inversion_but_a_new_negative_prompt_does_not(tiny_model_dir, film):
-    from vald_desktop.core.sampler import Engine
+    from vald_desktop.core.engine.sampler import Engine
 
     eng = Engine(tiny_model_dir, device="cpu")
     eng.load()
@@ -157,7 +157,7 @@ def test_a_new_prompt_reuses_the_inversion_but_a_new_negative_prompt_does_not(ti
 
 
 def test_inversion_visits_each_pndm_noise_level_once(engine):
-    from vald_desktop.core.schedulers import make_scheduler
+    from vald_desktop.core.engine.schedulers import make_scheduler
 
     sched = make_scheduler("pndm", engine.pipe.scheduler.config)
     distinct, calls = denoise_timesteps(sched, 50, 0.55)

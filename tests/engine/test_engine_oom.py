@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from vald_desktop.core.errors import OutOfMemoryError
-from vald_desktop.core.sampler import Engine
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.errors import OutOfMemoryError
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.sampler import Engine
 
 FAST = dict(steps=6, strength=0.5, preview_every=0)
 

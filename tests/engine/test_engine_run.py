@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from engine_helpers import count_forward
 
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
 
 FAST = dict(steps=8, strength=0.5, preview_every=0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vald_desktop.core.geometry import mask_to_model, place, to_film, to_model
+from vald_desktop.core.engine.geometry import mask_to_model, place, to_film, to_model
 
 
 @pytest.mark.parametrize("shape", [(100, 60), (60, 100), (64, 64), (1955, 1841)])

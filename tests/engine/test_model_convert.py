@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from vald_desktop.cli import main
-from vald_desktop.core.errors import ModelError
-from vald_desktop.core.models import check_model_dir
+from vald_desktop.core.base.errors import ModelError
+from vald_desktop.core.engine.models import check_model_dir
 
 
 @pytest.fixture

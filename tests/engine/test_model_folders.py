@@ -8,11 +8,11 @@ import shutil
 import pytest
 import torch
 
-from vald_desktop.core import models
-from vald_desktop.core.errors import ManifestError, ModelError
-from vald_desktop.core.manifest import write_manifest
-from vald_desktop.core.models import check_model_dir, load_pipeline, resolve_model_dir
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.errors import ManifestError, ModelError
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine import models
+from vald_desktop.core.engine.manifest import write_manifest
+from vald_desktop.core.engine.models import check_model_dir, load_pipeline, resolve_model_dir
 
 
 @pytest.fixture
@@ -120,8 +120,8 @@ def test_radbert_style_folder_gets_capped_tokens_and_attention_masks(tmp_path, f
     """RadBERT leaves model_max_length unset (~1e30) and may ask for attention masks: both must just work."""
     from vald_training.architecture import TINY_CONFIG, build_model
 
-    from vald_desktop.core.sampler import Engine
-    from vald_desktop.core.settings import RunSettings
+    from vald_desktop.core.base.settings import RunSettings
+    from vald_desktop.core.engine.sampler import Engine
 
     cfg = {**TINY_CONFIG, "text_encoder": {**TINY_CONFIG["text_encoder"], "use_attention_mask": True}}
     folder = build_model(cfg, tmp_path / "radbert-like")
@@ -148,7 +148,7 @@ def test_radbert_style_folder_gets_capped_tokens_and_attention_masks(tmp_path, f
 
 def test_recommended_settings_are_read_and_checked(model_copy):
     # A model folder may say which settings suit it; a broken file is a one-line model error, not a crash.
-    from vald_desktop.core.models import RECOMMENDED_NAME, recommended_settings
+    from vald_desktop.core.engine.models import RECOMMENDED_NAME, recommended_settings
 
     assert recommended_settings(model_copy) == {} and recommended_settings(None) == {}
     path = model_copy / RECOMMENDED_NAME
@@ -166,7 +166,7 @@ def test_recommended_settings_are_read_and_checked(model_copy):
 
 
 def test_the_demo_model_recommends_an_inverted_confined_floored_run_with_guidance_on_half_the_steps():
-    from vald_desktop.core.models import demo_model_dir, recommended_settings
+    from vald_desktop.core.engine.models import demo_model_dir, recommended_settings
 
     rec = recommended_settings(demo_model_dir())
     assert rec == {"noise": "inverted", "confine_to_mask": True, "guidance_until": 0.5, "edit_floor": 0.015}

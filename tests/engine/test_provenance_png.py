@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vald_desktop.core.provenance import build_record, read_png_record, settings_from_record, write_png
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.provenance import build_record, read_png_record, settings_from_record, write_png
 
 
 def test_png_record_round_trip_restores_settings(tmp_path):

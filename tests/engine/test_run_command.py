@@ -12,7 +12,7 @@ from PIL import Image
 
 from vald_desktop.cli import main
 from vald_desktop.commands.run import cancel_on_sigint
-from vald_desktop.core.provenance import read_png_record, settings_from_record
+from vald_desktop.core.engine.provenance import read_png_record, settings_from_record
 
 FAST = ["--steps", "6", "--strength", "0.5", "--quiet"]
 OUTPUTS = ("counterfactual.png", "map.npy", "overlay.png", "composite.png", "run.json")
@@ -110,7 +110,7 @@ def test_first_ctrl_c_requests_a_clean_cancel():
 
 
 def test_auto_mask_restricts_the_map_to_the_found_lungs(tiny_model_dir, tmp_path):
-    from vald_desktop.core.phantoms import make_phantom
+    from vald_phantoms.phantom import make_phantom
 
     ph = make_phantom(3, "lung_opacity", 96)
     path = tmp_path / "phantom.png"

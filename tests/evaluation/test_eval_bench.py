@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vald_desktop.cli import main
-from vald_desktop.core import bench
+from vald_desktop.commands import bench_app as bench
 
 
 @pytest.mark.slow

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 from scipy.ndimage import gaussian_filter
-from vald_training import paper_tables
 
 from vald_desktop.cli import main
+from vald_evaluation import paper_tables
 
 
 def _save(path: Path, arr: np.ndarray) -> None:
@@ -75,7 +75,7 @@ def test_paper_tables_without_fid_weights(tmp_path: Path, monkeypatch, capsys) -
 
 
 def test_paper_pairs_need_matching_names(tmp_path: Path) -> None:
-    from vald_desktop.core.errors import DataError
+    from vald_desktop.core.base.errors import DataError
 
     _save(tmp_path / "data" / "COVID" / "images" / "COVID-1.png", np.zeros((20, 20)))
     _save(tmp_path / "gen" / "other.png", np.zeros((20, 20)))

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from vald_training import metrics_fid
-from vald_training.inception_fid import FEATURE_DIM, FIDInceptionV3
-from vald_training.metrics_fid import fid_between, load_inception
 
-from vald_desktop.core.errors import ModelError
+from vald_desktop.core.base.errors import ModelError
+from vald_evaluation import metrics_fid
+from vald_evaluation.inception_fid import FEATURE_DIM, FIDInceptionV3
+from vald_evaluation.metrics_fid import fid_between, load_inception
 
 
 @pytest.fixture(scope="module")

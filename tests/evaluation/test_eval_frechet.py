@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
-from vald_training.frechet import (
+
+from vald_desktop.core.base.errors import DataError
+from vald_evaluation.frechet import (
     GaussianStats,
     fid_from_stats,
     frechet_distance,
@@ -13,8 +15,6 @@ from vald_training.frechet import (
     sqrtm_psd,
     trace_sqrt_product,
 )
-
-from vald_desktop.core.errors import DataError
 
 
 def _random_cov(rng: np.random.Generator, d: int, rank: int | None = None) -> np.ndarray:

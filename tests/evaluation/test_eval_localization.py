@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from vald_training.localization import auroc, average_precision, best_dice, side_share, split_lungs
+
+from vald_evaluation.localization import auroc, average_precision, best_dice, side_share, split_lungs
 
 
 def test_auroc_perfect_inverted_and_tied() -> None:

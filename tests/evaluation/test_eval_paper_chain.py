@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from vald_training.inception_fid import FIDInceptionV3
 
 from vald_desktop.cli import main
-from vald_desktop.core.phantoms import write_phantoms
+from vald_evaluation.inception_fid import FIDInceptionV3
+from vald_phantoms.phantom import write_phantoms
 
 FINDINGS = ("normal", "covid19", "lung_opacity", "viral_pneumonia")
 

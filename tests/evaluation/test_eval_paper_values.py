@@ -6,7 +6,8 @@ import csv
 from pathlib import Path
 
 import pytest
-from vald_training import paper_tables as pt
+
+from vald_evaluation import paper_tables as pt
 
 
 def _tables() -> dict:

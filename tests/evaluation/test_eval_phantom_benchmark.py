@@ -7,8 +7,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from vald_training.localization import split_lungs
-from vald_training.phantom_benchmark import (
+
+from vald_desktop.core.base.errors import SettingsError
+from vald_desktop.core.base.settings import RunSettings
+from vald_evaluation.localization import split_lungs
+from vald_evaluation.phantom_benchmark import (
     ABNORMAL,
     INDUCTION_SEED_OFFSET,
     json_summary,
@@ -18,10 +21,7 @@ from vald_training.phantom_benchmark import (
     summary_table,
     sweep_table,
 )
-
-from vald_desktop.core.errors import SettingsError
-from vald_desktop.core.phantoms import make_phantom, phantom_seed
-from vald_desktop.core.settings import RunSettings
+from vald_phantoms.phantom import make_phantom, phantom_seed
 
 SIZE = 64
 N, SEED = 6, 4242
@@ -138,7 +138,7 @@ def test_sweep_rows_and_overrides(twins) -> None:
 
 
 def test_match_dpm_steps_finds_the_fewest_that_reach_pndm(twins) -> None:
-    from vald_training.phantom_benchmark import match_dpm_steps
+    from vald_evaluation.phantom_benchmark import match_dpm_steps
 
     def runner(image, settings, mask):
         # DPM-Solver++ needs 20 steps here to reach the oracle; fewer steps leave part of the lesion.

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.signal import convolve2d
 from skimage.metrics import structural_similarity
-from vald_training.metrics_ssim import ms_ssim, ssim
 
-from vald_desktop.core.errors import DataError
+from vald_desktop.core.base.errors import DataError
+from vald_evaluation.metrics_ssim import ms_ssim, ssim
 
 
 def _reference_ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:

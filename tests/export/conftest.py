@@ -11,7 +11,7 @@ import pydicom
 import pytest
 from orthanc_server import orthanc_fixture  # noqa: F401 - the shared ``orthanc`` fixture
 
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ from pydicom.dataset import Dataset
 
 from vald_desktop.cli import main
 from vald_desktop.commands.export_flags import add_export_arguments, apply_export_arguments
-from vald_desktop.core.dicom_sc import build_secondary_capture, write_dicom
-from vald_desktop.core.errors import ExportError, PacsError
+from vald_desktop.core.base.errors import ExportError, PacsError
+from vald_desktop.core.export.dicom_sc import build_secondary_capture, write_dicom
 
 
 @pytest.fixture

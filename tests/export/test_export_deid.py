@@ -8,8 +8,8 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
-from vald_desktop.core.deid import BASIC_PROFILE, PROFILE_TAGS, UidMap, deidentify
-from vald_desktop.core.errors import ExportError
+from vald_desktop.core.base.errors import ExportError
+from vald_desktop.core.export.deid import BASIC_PROFILE, PROFILE_TAGS, UidMap, deidentify
 
 # Identity values present in RG1_UNCI.dcm: none may survive anywhere in a de-identified dataset.
 RG1_IDENTITY = [

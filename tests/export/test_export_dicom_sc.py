@@ -12,9 +12,9 @@ import pytest
 from export_helpers import read_only_folder, tiny_disk
 from pydicom.dataset import Dataset
 
-from vald_desktop.core.deid import PROFILE_TAGS, UidMap
-from vald_desktop.core.dicom_sc import build_secondary_capture, write_dicom
-from vald_desktop.core.errors import ExportError
+from vald_desktop.core.base.errors import ExportError
+from vald_desktop.core.export.deid import PROFILE_TAGS, UidMap
+from vald_desktop.core.export.dicom_sc import build_secondary_capture, write_dicom
 
 SC_CLASS = "1.2.840.10008.5.1.4.1.1.7"
 

@@ -13,9 +13,9 @@ import pytest
 from export_helpers import free_port
 from pydicom.dataset import Dataset
 
-from vald_desktop.core.dicom_sc import build_secondary_capture, write_dicom
-from vald_desktop.core.errors import PacsError
-from vald_desktop.core.pacs import PacsNode, echo, parse_address, store
+from vald_desktop.core.base.errors import PacsError
+from vald_desktop.core.export.dicom_sc import build_secondary_capture, write_dicom
+from vald_desktop.core.export.pacs import PacsNode, echo, parse_address, store
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_bad_input_is_refused_before_any_network(tmp_path: Path) -> None:
 
 
 def test_saved_node_round_trips_and_a_broken_file_is_a_clear_error(tmp_path: Path) -> None:
-    from vald_desktop.core.pacs import load_node, save_node
+    from vald_desktop.core.export.pacs import load_node, save_node
 
     path = tmp_path / "cfg" / "pacs.json"
     assert load_node(path) is None

@@ -16,9 +16,9 @@ from export_helpers import read_only_folder, tiny_disk
 from PIL import Image
 from pydicom.dataset import Dataset
 
-from vald_desktop.core.errors import ExportError
-from vald_desktop.core.export import ExportOptions, RunExporter, caption_text, identity_lines
-from vald_desktop.core.provenance import read_png_record, settings_from_record
+from vald_desktop.core.base.errors import ExportError
+from vald_desktop.core.engine.provenance import read_png_record, settings_from_record
+from vald_desktop.core.export.exporter import ExportOptions, RunExporter, caption_text, identity_lines
 
 
 def _tool(name: str) -> str:

@@ -46,7 +46,7 @@ CORPUS_FILES = sorted(p for p in CORPUS_DIR.iterdir() if p.is_file()) if CORPUS_
 @functools.lru_cache(maxsize=8)
 def load_cached(path: Path, frame: int = 0) -> Any:
     """Decoding the 7 MB chest films takes a while on 2 cores; decode each one once per session."""
-    from vald_desktop.core.films import load_film
+    from vald_desktop.core.films.load import load_film
 
     return load_film(path, frame=frame)
 

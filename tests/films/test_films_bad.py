@@ -13,8 +13,8 @@ import pytest
 from film_helpers import write_dicom
 from PIL import Image
 
-from vald_desktop.core.errors import FilmError
-from vald_desktop.core.films import load_film
+from vald_desktop.core.base.errors import FilmError
+from vald_desktop.core.films.load import load_film
 
 
 def _refused(path: Path, *words: str) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from film_helpers import CORPUS_FILES, PYDICOM_TEST_FILES, load_cached
 
-from vald_desktop.core.errors import FilmError
+from vald_desktop.core.base.errors import FilmError
 
 # Files the non-GPL decoders cannot read or that are not images; anything else that fails is a regression.
 EXPECTED_REFUSALS = {
@@ -42,7 +42,7 @@ def test_corpus_file_loads_or_is_refused_with_one_sentence(path: Path) -> None:
 
 
 def _load(path: Path):  # type: ignore[no-untyped-def]
-    from vald_desktop.core.films import load_film
+    from vald_desktop.core.films.load import load_film
 
     return load_film(path)
 

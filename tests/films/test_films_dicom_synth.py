@@ -10,7 +10,7 @@ from film_helpers import write_dicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 
-from vald_desktop.core.films import load_film
+from vald_desktop.core.films.load import load_film
 
 
 def _ramp(dtype: type = np.uint16, top: int = 4000) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vald_desktop.core.films import load_film
+from vald_desktop.core.films.load import load_film
 
 
 def _gradient(h: int = 40, w: int = 60) -> np.ndarray:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vald_desktop.core.films import Film, load_film
+from vald_desktop.core.films.film import Film
+from vald_desktop.core.films.load import load_film
 
 
 def _lungs_and_spine(image: np.ndarray) -> tuple[float, float]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vald_desktop.core.errors import FilmError
-from vald_desktop.core.films import film_from_array
-from vald_desktop.core.windowing import Window, apply_window, auto_window, window_from_range
+from vald_desktop.core.base.errors import FilmError
+from vald_desktop.core.films.film import film_from_array
+from vald_desktop.core.films.windowing import Window, apply_window, auto_window, window_from_range
 
 
 def _linear_reference(x: float, c: float, w: float) -> float:

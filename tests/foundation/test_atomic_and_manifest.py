@@ -6,9 +6,9 @@ import errno
 
 import pytest
 
-from vald_desktop.core import atomic
-from vald_desktop.core.errors import ExportError, ManifestError, ModelError
-from vald_desktop.core.manifest import MANIFEST_NAME, manifest_hash, verify_manifest, write_manifest
+from vald_desktop.core.base import atomic
+from vald_desktop.core.base.errors import ExportError, ManifestError, ModelError
+from vald_desktop.core.engine.manifest import MANIFEST_NAME, manifest_hash, verify_manifest, write_manifest
 
 
 def test_atomic_write_replaces_content_and_leaves_no_temp_files(tmp_path) -> None:

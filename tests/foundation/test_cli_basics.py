@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from vald_desktop import cli
-from vald_desktop.core.errors import FilmError
+from vald_desktop.core.base.errors import FilmError
 
 
 def test_help_lists_commands() -> None:

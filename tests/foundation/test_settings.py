@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vald_desktop.core.errors import SettingsError
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.errors import SettingsError
+from vald_desktop.core.base.settings import RunSettings
 
 
 def test_defaults_are_the_papers_most_effective_settings() -> None:

@@ -22,7 +22,7 @@ def qsettings(tmp_path: Path):
 @pytest.fixture(scope="session")
 def phantom_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 256x256 phantom chest film with a large opacity in the patient's left lung."""
-    from vald_desktop.core.phantoms import make_phantom
+    from vald_phantoms.phantom import make_phantom
 
     ph = make_phantom(7, "lung_opacity", size=256, laterality="left")
     path = tmp_path_factory.mktemp("films") / "phantom-opacity-left.png"
@@ -43,8 +43,8 @@ class SlowEngine:
         )()
 
     def run(self, image, settings, *, mask=None, progress=None, cancel=None, **_):
-        from vald_desktop.core.errors import Cancelled
-        from vald_desktop.core.sampler import Progress, RunResult
+        from vald_desktop.core.base.errors import Cancelled
+        from vald_desktop.core.engine.sampler import Progress, RunResult
 
         self.runs += 1
         t0 = time.monotonic()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
 
 pytestmark = pytest.mark.gui
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
 
 pytestmark = pytest.mark.gui
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vald_desktop.core.attribution import OverlayStyle, normalise, render_overlay
-from vald_desktop.core.filelist import list_films, update_recent
-from vald_desktop.core.films import film_from_array
-from vald_desktop.core.mask_edit import MaskEdit, outline
-from vald_desktop.core.viewing import (
+from vald_desktop.core.attribution.maps import OverlayStyle, normalise, render_overlay
+from vald_desktop.core.attribution.viewing import (
     drag_window,
     overlay_layer,
     preset_window,
@@ -17,7 +14,10 @@ from vald_desktop.core.viewing import (
     toggle_invert,
     value_range,
 )
-from vald_desktop.core.windowing import auto_window
+from vald_desktop.core.films.filelist import list_films, update_recent
+from vald_desktop.core.films.film import film_from_array
+from vald_desktop.core.films.windowing import auto_window
+from vald_desktop.core.masks.edit import MaskEdit, outline
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 from orthanc_server import free_port, orthanc_fixture  # noqa: F401 - the shared ``orthanc`` fixture
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
-from vald_desktop.core.pacs import PacsNode, load_node, save_node
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.export.pacs import PacsNode, load_node, save_node
 
 pytestmark = pytest.mark.gui
 
@@ -36,7 +36,7 @@ def pacs_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def sc_file(rg1_path: Path, tmp_path: Path) -> Path:
     """A saved de-identified Secondary Capture, as an earlier export would have left it."""
-    from vald_desktop.core.dicom_sc import build_secondary_capture, write_dicom
+    from vald_desktop.core.export.dicom_sc import build_secondary_capture, write_dicom
 
     source = pydicom.dcmread(rg1_path, stop_before_pixels=True)
     rgb = np.random.default_rng(3).integers(0, 256, (64, 96, 3), dtype=np.uint8)

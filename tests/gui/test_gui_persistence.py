@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
 
 pytestmark = pytest.mark.gui
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vald_desktop.core.settings import RunSettings
+from vald_desktop.core.base.settings import RunSettings
 
 pytestmark = pytest.mark.gui
 
@@ -42,7 +42,7 @@ def test_stall_meter_sees_a_blocked_event_loop(qapp, phantom_png):
             return type("Info", (), {"name": "blocking", "device": "cpu", "dtype": "float32"})()
 
         def run(self, image, settings, *, mask=None, progress=None, cancel=None, **_):
-            from vald_desktop.core.sampler import RunResult
+            from vald_desktop.core.engine.sampler import RunResult
 
             blocker.poke.emit()
             time.sleep(0.6)
@@ -71,9 +71,9 @@ def test_automatic_mask_from_the_helper_process_is_the_one_found_here(qapp, phan
     """The lungs are found in the film helper process (its own interpreter lock); same mask, bit for bit."""
     import numpy as np
 
-    from vald_desktop.core.films import load_film
-    from vald_desktop.core.mask_edit import outline
-    from vald_desktop.core.masks import resolve_mask
+    from vald_desktop.core.films.load import load_film
+    from vald_desktop.core.masks.edit import outline
+    from vald_desktop.core.masks.resolve import resolve_mask
     from vald_desktop.gui.film_decoding import decode_elsewhere
     from vald_desktop.gui.lung_finding import find_lungs, outline_thickness
 
@@ -98,7 +98,7 @@ def test_prepared_outline_layer_shows_what_the_editor_draws(qapp):
     import numpy as np
     from PySide6.QtGui import QImage
 
-    from vald_desktop.core.mask_edit import outline
+    from vald_desktop.core.masks.edit import outline
     from vald_desktop.gui.mask_editor import OUTLINE_COLOR, outline_layer
     from vald_desktop.gui.qimage import outline_rgba, pixmap_ready_qimage
 
@@ -118,7 +118,7 @@ def test_prepared_outline_layer_shows_what_the_editor_draws(qapp):
 def test_a_prepared_outline_is_dropped_once_the_mask_is_edited(qtbot):
     import numpy as np
 
-    from vald_desktop.core.mask_edit import outline
+    from vald_desktop.core.masks.edit import outline
     from vald_desktop.gui.mask_editor import MaskEditor, outline_layer
 
     editor = MaskEditor()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from vald_desktop.core.mask_bench import heldout_phantoms
-from vald_desktop.core.masks import LungMask
-from vald_desktop.core.phantoms import Phantom
+from vald_desktop.core.masks.lung_mask import LungMask
+from vald_evaluation.mask_benchmark import heldout_phantoms
+from vald_phantoms.phantom import Phantom
 
 N_PER_KIND = 4
 
@@ -22,8 +22,8 @@ def _no_configured_segmenter(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def auto_results() -> dict[str, list[tuple[Phantom, LungMask]]]:
     """(phantom, automatic mask) for clear lungs, large opacities and effusions, segmented once per session."""
-    from vald_desktop.core.lungshapes import find_wheel
-    from vald_desktop.core.masks import auto_segment
+    from vald_desktop.core.masks.resolve import auto_segment
+    from vald_desktop.core.masks.shapes import find_wheel
 
     if find_wheel() is None:
         pytest.skip("the held-out phantoms need the real lung shapes (torchxrayvision wheel; make setup)")

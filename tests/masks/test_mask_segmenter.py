@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vald_desktop.core import mask_segmenter
-from vald_desktop.core.errors import MaskError, MaskWarning
-from vald_desktop.core.mask_segmenter import ENV_VAR, load_segmenter, read_weights, segment_with_weights
-from vald_desktop.core.masks import resolve_mask
+from vald_desktop.core.base.errors import MaskError, MaskWarning
+from vald_desktop.core.masks import segmenter as mask_segmenter
+from vald_desktop.core.masks.resolve import resolve_mask
+from vald_desktop.core.masks.segmenter import ENV_VAR, load_segmenter, read_weights, segment_with_weights
 
 torch = pytest.importorskip("torch")
 

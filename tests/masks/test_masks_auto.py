@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from vald_desktop.core.errors import MaskError
-from vald_desktop.core.mask_bench import dice, otsu_lungs
-from vald_desktop.core.masks import auto_segment
+from vald_desktop.core.base.errors import MaskError
+from vald_desktop.core.masks.resolve import auto_segment
+from vald_evaluation.mask_benchmark import dice, otsu_lungs
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +70,7 @@ def test_auto_mask_splits_patient_left_onto_the_image_right(auto_results) -> Non
 
 
 def test_real_chest_film_gives_two_lungs_inside_the_picture(real_chest_path) -> None:
-    from vald_desktop.core.films import load_film
+    from vald_desktop.core.films.load import load_film
 
     film = load_film(real_chest_path)
     image = film.display()[::4, ::4]  # 1955x1841 -> ~489x461: the fit works on a small copy anyway

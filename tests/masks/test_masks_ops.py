@@ -10,16 +10,9 @@ import pytest
 from PIL import Image
 
 from vald_desktop.cli import main
-from vald_desktop.core.errors import MaskError, MaskWarning
-from vald_desktop.core.masks import (
-    LungMask,
-    dataset_sibling,
-    load_mask,
-    resolve_mask,
-    save_mask,
-    split_lungs,
-    validate,
-)
+from vald_desktop.core.base.errors import MaskError, MaskWarning
+from vald_desktop.core.masks.lung_mask import LungMask, split_lungs
+from vald_desktop.core.masks.resolve import dataset_sibling, load_mask, resolve_mask, save_mask, validate
 
 
 def two_lungs(h: int = 100, w: int = 120) -> np.ndarray:
@@ -46,26 +39,6 @@ def test_touching_lungs_are_cut_at_the_midline() -> None:
     assert left.any() and right.any() and not (left & right).any()
     assert np.array_equal(left | right, m)
     assert np.nonzero(left)[1].min() >= 59 and np.nonzero(right)[1].max() <= 60
-
-
-def test_dilate_and_erode_change_area_by_about_the_perimeter() -> None:
-    lm = LungMask.from_mask(two_lungs(), "atlas")
-    grown, shrunk = lm.dilate(3), lm.erode(3)
-    assert grown.mask.sum() > lm.mask.sum() > shrunk.mask.sum() > 0
-    assert (shrunk.mask <= lm.mask).all() and (lm.mask <= grown.mask).all()
-    assert not (grown.left & grown.right).any(), "grown lungs must not overlap"
-    assert grown.source == "atlas" and lm.dilate(0) is lm
-    # Erosion by 3 px of a 40 px wide lung leaves 34 px: exact discs, not a diamond or a square.
-    assert shrunk.left[50].sum() == 34
-
-
-def test_lungs_that_grow_into_each_other_share_the_gap() -> None:
-    m = np.zeros((40, 40), bool)
-    m[5:35, 5:18] = True
-    m[5:35, 22:35] = True
-    grown = LungMask.from_mask(m, "file").dilate(4)
-    assert not (grown.left & grown.right).any()
-    assert grown.mask[20, 18:22].all(), "the gap is filled by the nearer lung"
 
 
 def test_resize_keeps_sides_and_is_nearest_neighbour() -> None:

@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 from vald_desktop.cli import main
-from vald_desktop.core import lungshapes
-from vald_desktop.core.errors import DataError
-from vald_desktop.core.graypng import encode_gray_png, to_u8
-from vald_desktop.core.phantoms import LABEL_COLUMNS, make_phantom, phantom_seed, write_phantoms
+from vald_desktop.core.base.errors import DataError
+from vald_desktop.core.base.graypng import encode_gray_png, to_u8
+from vald_desktop.core.masks import shapes as lungshapes
+from vald_phantoms.phantom import LABEL_COLUMNS, make_phantom, phantom_seed, write_phantoms
 
 
 def _rows(labels: Path) -> list[dict[str, str]]:
@@ -197,7 +197,7 @@ def test_any_number_of_workers_writes_the_same_files(tmp_path: Path) -> None:
 
 
 def test_worker_counts(tmp_path: Path) -> None:
-    from vald_desktop.core.phantoms import worker_count
+    from vald_phantoms.phantom import worker_count
 
     assert worker_count(8, 4) == 1  # a small set stays in-process
     assert worker_count(64, 2) == 2 and worker_count(64, 1) == 1

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from vald_desktop.core.errors import DataError
-from vald_desktop.core.phantoms import FINDINGS, make_phantom, prompt_for
+from vald_desktop.core.base.errors import DataError
+from vald_phantoms.phantom import FINDINGS, make_phantom, prompt_for
 
 ABNORMAL = [f for f in FINDINGS if f != "normal"]
 
@@ -119,7 +119,7 @@ def test_bad_requests_raise_data_errors() -> None:
 
 
 def test_windowed_upsampling_equals_the_full_field() -> None:
-    from vald_desktop.core.gridsample import upsample
+    from vald_desktop.core.base.gridsample import upsample
 
     small = np.random.default_rng(0).standard_normal((2, 7, 9)).astype(np.float32)
     full = upsample(small, 100, 80)
@@ -129,8 +129,8 @@ def test_windowed_upsampling_equals_the_full_field() -> None:
 
 
 def test_lung_coverage_is_zero_outside_its_window() -> None:
-    from vald_desktop.core.lungshapes import load_shapes
-    from vald_desktop.core.phantom_anatomy import render_anatomy
+    from vald_desktop.core.masks.shapes import load_shapes
+    from vald_phantoms.anatomy import render_anatomy
 
     for seed in range(3):
         anat = render_anatomy(np.random.default_rng(seed), 96, load_shapes())

@@ -36,7 +36,7 @@ def _config(tmp_path: Path, film_set: Path, build_base: bool) -> Path:
 def test_base_only_builds_the_base_and_trains_nothing(tmp_path, film_set, capsys) -> None:
     from vald_training.vocab import find_xrv_wheel
 
-    from vald_desktop.core.errors import DataError
+    from vald_desktop.core.base.errors import DataError
 
     try:
         find_xrv_wheel()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vald_desktop.core.errors import ModelError
+from vald_desktop.core.base.errors import ModelError
 
 
 def _fake_bert(folder: Path, hidden: int) -> Path:
@@ -57,7 +57,7 @@ def test_assemble_writes_loadable_bert_pipeline(fake_sd: Path, tmp_path: Path) -
     from diffusers import StableDiffusionImg2ImgPipeline
     from vald_training.assemble import assemble_model
 
-    from vald_desktop.core.manifest import verify_manifest
+    from vald_desktop.core.engine.manifest import verify_manifest
 
     bert = _fake_bert(tmp_path / "bert", hidden=32)
     out = assemble_model(fake_sd, bert, tmp_path / "assembled")

@@ -8,7 +8,7 @@ import pytest
 from vald_training.config import PAPER_PROMPTS, load_config
 from vald_training.data import Sampler, load_dataset, load_gray
 
-from vald_desktop.core.errors import DataError, SettingsError
+from vald_desktop.core.base.errors import DataError, SettingsError
 
 
 def test_layout_maps_classes_to_paper_prompts_and_counts_broken_files(film_set: Path, tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_config_flags_override_yaml_and_unknown_keys_are_refused(tmp_path: Path)
 
 
 def test_phantom_twins_add_each_healthy_twin_as_a_normal_example(tmp_path: Path) -> None:
-    from vald_desktop.core.phantoms import write_phantoms
+    from vald_phantoms.phantom import write_phantoms
 
     write_phantoms(tmp_path, n=4, seed=3, size=64, findings=("normal", "lung_opacity"))
     plain = load_dataset(tmp_path, dict(PAPER_PROMPTS))

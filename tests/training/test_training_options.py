@@ -55,7 +55,7 @@ def test_min_timestep_keeps_training_on_high_noise_only() -> None:
     from vald_training.batches import draw_noise
     from vald_training.config import TrainConfig
 
-    from vald_desktop.core.errors import SettingsError
+    from vald_desktop.core.base.errors import SettingsError
 
     full = draw_noise(3, 0, 512, (4, 2, 2), 1000)
     high = draw_noise(3, 0, 512, (4, 2, 2), 1000, min_timestep=600)

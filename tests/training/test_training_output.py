@@ -51,7 +51,7 @@ def test_unet_and_text_encoder_change_vae_does_not(trained: Path, tiny_base: Pat
 
 
 def test_output_has_manifest_card_and_mask_policy(trained: Path) -> None:
-    from vald_desktop.core.manifest import read_manifest, verify_manifest
+    from vald_desktop.core.engine.manifest import read_manifest, verify_manifest
 
     assert verify_manifest(trained)
     files = read_manifest(trained)["files"]
@@ -64,8 +64,8 @@ def test_output_has_manifest_card_and_mask_policy(trained: Path) -> None:
 
 
 def test_output_runs_in_the_engine(trained: Path) -> None:
-    from vald_desktop.core.sampler import Engine
-    from vald_desktop.core.settings import RunSettings
+    from vald_desktop.core.base.settings import RunSettings
+    from vald_desktop.core.engine.sampler import Engine
 
     engine = Engine(trained, device="cpu")
     film = np.clip(np.random.default_rng(0).random((64, 64)), 0, 1).astype(np.float32)

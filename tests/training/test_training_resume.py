@@ -47,7 +47,7 @@ def test_resume_equals_uninterrupted(tiny_base: Path, film_set: Path, tmp_path: 
     base = _unet(tiny_base)
     assert max(float(np.abs(a[k] - base[k]).max()) for k in a) > 1e-4
     # Checkpoints are pickle-free, so the app accepts the output folder even with them inside.
-    from vald_desktop.core.models import check_model_dir
+    from vald_desktop.core.engine.models import check_model_dir
 
     suffixes = {p.suffix for p in (tmp_path / "part" / ".checkpoints").rglob("*") if p.is_file()}
     assert suffixes <= {".safetensors", ".json"}, suffixes
@@ -59,7 +59,7 @@ def test_ctrl_c_saves_a_checkpoint(tiny_base: Path, film_set: Path, tmp_path: Pa
     from vald_training.checkpoint import list_checkpoints
     from vald_training.trainer import Trainer
 
-    from vald_desktop.core.errors import Cancelled
+    from vald_desktop.core.base.errors import Cancelled
 
     trainer = Trainer(tiny_config(tiny_base, film_set, tmp_path / "out"), progress=False)
     real = trainer._optimizer_step

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vald_desktop.core.errors import DataError
+from vald_desktop.core.base.errors import DataError
 
 
 def _wheel() -> Path:

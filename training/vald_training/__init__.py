@@ -1,1 +1,1 @@
-"""Training and evaluation for VALD-MD models (model assembly, fine-tuning, metrics, the paper's tables)."""
+"""Training VALD-MD models: model assembly, the demo base model, DreamBooth-style fine-tuning, checkpoints."""

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vald_desktop.core.manifest import write_manifest
+from vald_desktop.core.engine.manifest import write_manifest
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # Whole-word tokens for every prompt preset, so prompts do not fall apart into letters in the tiny vocabulary.

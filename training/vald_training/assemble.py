@@ -15,9 +15,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from vald_desktop.core.errors import ModelError
-
-from .architecture import save_pipeline
+from vald_desktop.core.base.errors import ModelError
+from vald_training.architecture import save_pipeline
 
 log = logging.getLogger(__name__)
 MAX_TOKENS = 77

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .architecture import build_components, save_pipeline
-from .data import load_dataset, load_gray
-from .vae import VaeTrainConfig, save_reconstruction_png, train_vae
-from .vocab import radiology_vocab
+from vald_training.architecture import build_components, save_pipeline
+from vald_training.data import load_dataset, load_gray
+from vald_training.vae import VaeTrainConfig, save_reconstruction_png, train_vae
+from vald_training.vocab import radiology_vocab
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import Dataset, load_gray
+from vald_training.data import Dataset, load_gray
 
 log = logging.getLogger(__name__)
 

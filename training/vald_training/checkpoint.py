@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from vald_desktop.core import atomic
-from vald_desktop.core.errors import DataError
+from vald_desktop.core.base import atomic
+from vald_desktop.core.base.errors import DataError
 
 CHECKPOINT_DIR = ".checkpoints"
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vald_desktop.core.errors import ModelError
+from vald_desktop.core.base.errors import ModelError
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vald_desktop.core.errors import SettingsError
+from vald_desktop.core.base.errors import SettingsError
 
 # The paper's class labels used as prompts (COVID-19 Radiography Database folder name -> prompt).
 PAPER_PROMPTS: dict[str, str] = {

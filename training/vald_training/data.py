@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vald_desktop.core.errors import DataError
+from vald_desktop.core.base.errors import DataError
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}

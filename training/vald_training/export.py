@@ -9,13 +9,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vald_desktop.core import atomic
-from vald_desktop.core.manifest import write_manifest
-
-from .architecture import save_pipeline
+from vald_desktop.core.base import atomic
+from vald_desktop.core.engine.manifest import write_manifest
+from vald_training.architecture import save_pipeline
 
 if TYPE_CHECKING:
-    from .trainer import Trainer
+    from vald_training.trainer import Trainer
 
 DEFAULT_NOTICE = "Research model — not for clinical use."
 
@@ -91,7 +90,7 @@ def _architecture_lines(trainer: Trainer) -> list[str]:
 
 def _base_lines(base: str) -> list[str]:
     """The base model's own build record (e.g. the demo's VAE stage), when its manifest has one."""
-    from vald_desktop.core.manifest import read_manifest
+    from vald_desktop.core.engine.manifest import read_manifest
 
     try:
         manifest = read_manifest(base) or {}

@@ -14,14 +14,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vald_desktop.core.errors import Cancelled, SettingsError
-
-from . import checkpoint as ckpt
-from .batches import LatentSource, diffusion_loss, draw_noise, encode_prompts
-from .components import load_parts
-from .config import TrainConfig
-from .data import Dataset, Sampler, load_dataset
-from .trainer_setup import make_optimizer, trackers
+from vald_desktop.core.base.errors import Cancelled, SettingsError
+from vald_training import checkpoint as ckpt
+from vald_training.batches import LatentSource, diffusion_loss, draw_noise, encode_prompts
+from vald_training.components import load_parts
+from vald_training.config import TrainConfig
+from vald_training.data import Dataset, Sampler, load_dataset
+from vald_training.trainer_setup import make_optimizer, trackers
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +265,7 @@ class Trainer:
         """Train to the end of the plan (or ``stop_after`` steps, then checkpoint). Returns run metrics."""
         from tqdm.auto import tqdm
 
-        from .validation import run_validation
+        from vald_training.validation import run_validation
 
         cfg = self.cfg
         self.resume()
@@ -337,7 +336,7 @@ class Trainer:
             "skipped_images": self.ds.skipped,
             "examples": len(self.ds.examples),
         }
-        from .export import export_model
+        from vald_training.export import export_model
 
         self._record_ranks()
         if self.ema is not None:  # the final samples show the weights that are exported
@@ -361,7 +360,7 @@ class Trainer:
         }
         ranks = gather_object([me])
         if self.acc.is_main_process:
-            from vald_desktop.core import atomic
+            from vald_desktop.core.base import atomic
 
             (self.out / ".logs").mkdir(parents=True, exist_ok=True)
             atomic.write_text(self.out / ".logs" / "ranks.json", json.dumps(ranks, indent=2) + "\n")

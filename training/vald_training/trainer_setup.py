@@ -7,9 +7,8 @@ import os
 import sys
 from typing import Any
 
-from vald_desktop.core.errors import SettingsError
-
-from .config import TrainConfig
+from vald_desktop.core.base.errors import SettingsError
+from vald_training.config import TrainConfig
 
 
 def make_optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> Any:

@@ -1,7 +1,7 @@
 """Validation samples during training: fixed films and seeds through the app's own sampler -> composites + numbers.
 
 The in-training weights (EMA weights when EMA is on) are wrapped in a ``StableDiffusionImg2ImgPipeline`` and handed to
-``vald_desktop.core.sampler.Engine`` — the code path of ``vald run``: same film loading, lung mask, ``RunSettings``,
+``vald_desktop.core.engine.sampler.Engine`` — the code path of ``vald run``: same film loading, lung mask, ``RunSettings``,
 prompt encoding, scheduler, seeds and map. So a composite here is what ``vald run --model`` gives for a checkpoint of
 these weights. Written to ``OUT/.samples/``: ``{tag}-{k}.png`` (the ``vald run`` composite), ``{tag}-{k}.npz``
 (counterfactual and map, float32) and one line per film in ``validation.jsonl``; the numbers also go to the trackers.
@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vald_desktop.core.errors import ValdError
+from vald_desktop.core.base.errors import ValdError
 
 if TYPE_CHECKING:
-    from vald_desktop.core.settings import RunSettings
-
-    from .trainer import Trainer
+    from vald_desktop.core.base.settings import RunSettings
+    from vald_training.trainer import Trainer
 
 log = logging.getLogger(__name__)
 SAMPLES_DIR = ".samples"
@@ -43,7 +42,7 @@ def default_validation_films(trainer: Trainer, n: int = 2) -> list[Path]:
 
 def validation_settings(trainer: Trainer, k: int, masked: bool) -> RunSettings:
     """The ``RunSettings`` of film ``k``: the config's prompt/strength/guidance/steps, seed = training seed + k."""
-    from vald_desktop.core.settings import RunSettings
+    from vald_desktop.core.base.settings import RunSettings
 
     cfg = trainer.cfg
     return RunSettings(
@@ -59,8 +58,8 @@ def validation_settings(trainer: Trainer, k: int, masked: bool) -> RunSettings:
 
 def film_and_mask(path: Path) -> tuple[np.ndarray, Any]:
     """The film as ``vald run`` sees it, and its lung mask (dataset sibling or automatic; None when none fits)."""
-    from vald_desktop.core.films import load_film
-    from vald_desktop.core.masks import resolve_mask
+    from vald_desktop.core.films.load import load_film
+    from vald_desktop.core.masks.resolve import resolve_mask
 
     film = load_film(path)
     try:
@@ -115,7 +114,7 @@ def make_engine(trainer: Trainer, unet: Any, text_encoder: Any) -> Any:
     holds embeddings or latents of older weights."""
     from diffusers import StableDiffusionImg2ImgPipeline
 
-    from vald_desktop.core.sampler import Engine
+    from vald_desktop.core.engine.sampler import Engine
 
     p = trainer.parts
     pipe = StableDiffusionImg2ImgPipeline(
@@ -145,9 +144,9 @@ def run_validation(trainer: Trainer, tag: str) -> list[Path]:
 
 
 def _validate(trainer: Trainer, tag: str) -> list[Path]:
-    from vald_desktop.core import atomic
-    from vald_desktop.core.attribution import composite
-    from vald_desktop.core.provenance import write_png
+    from vald_desktop.core.attribution.maps import composite
+    from vald_desktop.core.base import atomic
+    from vald_desktop.core.engine.provenance import write_png
 
     cfg = trainer.cfg
     films = [Path(p) for p in cfg.validation_images] or default_validation_films(trainer)

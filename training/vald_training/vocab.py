@@ -14,9 +14,8 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from vald_desktop.core.errors import DataError
-
-from .architecture import SPECIAL_TOKENS
+from vald_desktop.core.base.errors import DataError
+from vald_training.architecture import SPECIAL_TOKENS
 
 REPORTS_MEMBER = "torchxrayvision/data/NLMCXR_reports.tgz"
 # Every prompt the app presets or the demo model is trained on: these words must be whole tokens.

@@ -32,10 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.atomic import write_text
-    from ..core.bench import DPM_STEPS, BenchConfig, run_bench
-    from ..core.bench_report import format_table
-    from ..core.errors import SettingsError
+    from vald_desktop.commands.bench_app import DPM_STEPS, BenchConfig, run_bench
+    from vald_desktop.commands.bench_report import format_table
+    from vald_desktop.core.base.atomic import write_text
+    from vald_desktop.core.base.errors import SettingsError
 
     if args.repeats is not None and args.repeats < 1:
         raise SettingsError("Repeats must be at least 1.")

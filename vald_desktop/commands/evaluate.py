@@ -93,8 +93,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fid(args: argparse.Namespace) -> int:
-    from vald_training.images_io import list_images
-    from vald_training.metrics_fid import default_cache_dir, fid_between
+    from vald_evaluation.images_io import list_images
+    from vald_evaluation.metrics_fid import default_cache_dir, fid_between
 
     a = list_images(args.set_a, args.recursive)
     b = list_images(args.set_b, args.recursive)
@@ -108,9 +108,8 @@ def _fid(args: argparse.Namespace) -> int:
 
 
 def _ssim(args: argparse.Namespace) -> int:
-    from vald_training.pair_scores import rows_csv, score_folders, summary
-
-    from vald_desktop.core.atomic import write_text
+    from vald_desktop.core.base.atomic import write_text
+    from vald_evaluation.pair_scores import rows_csv, score_folders, summary
 
     rows = score_folders(args.refs, args.cands)
     if args.csv:
@@ -132,13 +131,13 @@ def _ssim(args: argparse.Namespace) -> int:
 def _paper(args: argparse.Namespace) -> int:
     import os
 
-    from vald_training import paper_tables
+    from vald_evaluation import paper_tables
 
     fid_fn = None
     weights = args.fid_weights or os.environ.get("VALD_FID_WEIGHTS")
     if weights:
-        from vald_training.frechet import fid_from_stats
-        from vald_training.metrics_fid import (
+        from vald_evaluation.frechet import fid_from_stats
+        from vald_evaluation.metrics_fid import (
             default_cache_dir,
             load_inception,
             resolve_device,
@@ -173,7 +172,7 @@ def _paper(args: argparse.Namespace) -> int:
 
 def _step_list(text: str) -> list[int]:
     """``"4,6,8"`` -> [4, 6, 8]; a one-line error for anything else."""
-    from vald_desktop.core.errors import SettingsError
+    from vald_desktop.core.base.errors import SettingsError
 
     try:
         steps = sorted({int(part) for part in text.split(",") if part.strip()})
@@ -185,10 +184,9 @@ def _step_list(text: str) -> list[int]:
 
 
 def _phantoms(args: argparse.Namespace) -> int:
-    from vald_training import phantom_benchmark as pb
-
-    from vald_desktop.core.sampler import Engine
-    from vald_desktop.core.settings import RunSettings
+    from vald_desktop.core.base.settings import RunSettings
+    from vald_desktop.core.engine.sampler import Engine
+    from vald_evaluation import phantom_benchmark as pb
 
     candidates = _step_list(args.dpm_candidates)  # a typo fails before the model loads
     engine = Engine(args.model, args.device)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ExportError, PacsError
+from vald_desktop.core.base.errors import ExportError, PacsError
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +74,7 @@ def apply_export_arguments(
     if not (getattr(args, "report", None) or getattr(args, "dicom", None)):
         return {}
     check_export_arguments(args)
-    from ..core.export import ExportOptions, RunExporter
+    from vald_desktop.core.export.exporter import ExportOptions, RunExporter
 
     options = ExportOptions(
         deidentify=bool(args.deidentify),
@@ -98,7 +98,7 @@ def apply_export_arguments(
 
 
 def _send(args: argparse.Namespace, path: Path) -> None:
-    from ..core.pacs import store
+    from vald_desktop.core.export.pacs import store
 
     node = _node(args)
     try:
@@ -113,7 +113,7 @@ def _send(args: argparse.Namespace, path: Path) -> None:
 
 
 def _node(args: argparse.Namespace) -> Any:
-    from ..core.pacs import DEFAULT_CALLING_AET, PacsNode, parse_address
+    from vald_desktop.core.export.pacs import DEFAULT_CALLING_AET, PacsNode, parse_address
 
     host, port = parse_address(args.send)
     return PacsNode(
@@ -134,6 +134,6 @@ def _style(args: argparse.Namespace) -> dict[str, Any]:
     # Reuse the run's overlay flags when the run command has them, so report and PNGs look the same.
     if not hasattr(args, "overlay"):
         return {}
-    from ..core.attribution import OverlayStyle
+    from vald_desktop.core.attribution.maps import OverlayStyle
 
     return {"style": OverlayStyle(mode=args.overlay, opacity=args.opacity, threshold=args.threshold)}

@@ -83,7 +83,7 @@ def _text(summary: dict[str, Any]) -> str:
 def _write_png(film: Any, out: Path) -> None:
     from PIL import Image
 
-    from ..core.atomic import write_bytes
+    from vald_desktop.core.base.atomic import write_bytes
 
     pixels = np.clip(np.rint(film.display() * 255.0), 0, 255).astype(np.uint8)
     buffer = io.BytesIO()
@@ -92,7 +92,7 @@ def _write_png(film: Any, out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.films import load_film
+    from vald_desktop.core.films.load import load_film
 
     film = load_film(args.file, frame=args.frame)
     summary = summarise(film)

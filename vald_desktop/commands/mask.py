@@ -48,10 +48,10 @@ def overlay_rgb(display: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.
 def run(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from ..core.atomic import write_with
-    from ..core.errors import MaskWarning
-    from ..core.films import load_film
-    from ..core.masks import resolve_mask, save_mask
+    from vald_desktop.core.base.atomic import write_with
+    from vald_desktop.core.base.errors import MaskWarning
+    from vald_desktop.core.films.load import load_film
+    from vald_desktop.core.masks.resolve import resolve_mask, save_mask
 
     film = load_film(args.film)
     with warnings.catch_warnings(record=True) as caught:

@@ -48,8 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from ..core.convert import convert_model
-    from ..core.manifest import manifest_hash
+    from vald_desktop.core.engine.convert import convert_model
+    from vald_desktop.core.engine.manifest import manifest_hash
 
     out = convert_model(args.src, args.dst, overwrite=args.overwrite)
     print(json.dumps({"converted": str(out), "manifest_hash": manifest_hash(out)}))
@@ -57,8 +57,8 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from ..core.manifest import manifest_hash, read_manifest
-    from ..core.models import check_model_dir, native_size
+    from vald_desktop.core.engine.manifest import manifest_hash, read_manifest
+    from vald_desktop.core.engine.models import check_model_dir, native_size
 
     check_model_dir(args.dir)
     report: dict[str, object] = {
@@ -69,7 +69,7 @@ def _verify(args: argparse.Namespace) -> int:
         "native_size": native_size(Path(args.dir)),
     }
     if args.load:
-        from ..core.models import load_pipeline
+        from vald_desktop.core.engine.models import load_pipeline
 
         _, info = load_pipeline(args.dir, args.device)
         report.update(device=info.device, dtype=info.dtype, text_encoder=info.text_encoder)
@@ -78,7 +78,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _assemble(args: argparse.Namespace) -> int:
-    from ..core.errors import ModelError
+    from vald_desktop.core.base.errors import ModelError
 
     try:
         from vald_training.assemble import assemble_model
@@ -93,7 +93,7 @@ def _assemble(args: argparse.Namespace) -> int:
 
 
 def _which(args: argparse.Namespace) -> int:
-    from ..core.models import resolve_model_dir
+    from vald_desktop.core.engine.models import resolve_model_dir
 
     print(resolve_model_dir(args.model))
     return 0

@@ -8,7 +8,7 @@ import time
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from ..core.phantoms import FINDINGS, LAYOUTS
+    from vald_phantoms.phantom import FINDINGS, LAYOUTS
 
     p = subparsers.add_parser(
         "phantoms",
@@ -51,9 +51,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.errors import DataError
-    from ..core.lungshapes import load_shapes
-    from ..core.phantoms import worker_count, write_phantoms
+    from vald_desktop.core.base.errors import DataError
+    from vald_desktop.core.masks.shapes import load_shapes
+    from vald_phantoms.phantom import worker_count, write_phantoms
 
     if args.name:
         return _run_single(args)
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_single(args: argparse.Namespace) -> int:
-    from ..core.phantoms import write_sample
+    from vald_phantoms.phantom import write_sample
 
     paths = write_sample(args.out, args.name, args.seed, args.finding or "normal", args.laterality, args.size)
     print(json.dumps({key: str(path) for key, path in paths.items()}))

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ExportError, FilmError, MaskError, SettingsError
-from ..core.settings import HEALTHY_PROMPT, NOISES, REFERENCES, SCHEDULERS, RunSettings
+from vald_desktop.core.base.errors import ExportError, FilmError, MaskError, SettingsError
+from vald_desktop.core.base.settings import HEALTHY_PROMPT, NOISES, REFERENCES, SCHEDULERS, RunSettings
 
 DONE_MARKER = "run.json"
 
@@ -98,7 +98,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--overwrite", action="store_true", help="batch mode: redo films that already have outputs"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    from .export_flags import add_export_arguments  # --report, --dicom, --deidentify, --send, --force
+    from vald_desktop.commands.export_flags import (
+        add_export_arguments,  # --report, --dicom, --deidentify, --send, --force
+    )
 
     add_export_arguments(p)
     p.set_defaults(func=run)
@@ -106,7 +108,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _recommended(args: argparse.Namespace, mask_mode: str) -> dict[str, Any]:
     """The model's recommended noise / confinement / guided share, unless the user's own choices rule them out."""
-    from ..core.models import recommended_settings, resolve_model_dir
+    from vald_desktop.core.engine.models import recommended_settings, resolve_model_dir
 
     rec = {
         k: v
@@ -121,8 +123,8 @@ def _recommended(args: argparse.Namespace, mask_mode: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.attribution import OverlayStyle
-    from ..core.sampler import Engine
+    from vald_desktop.core.attribution.maps import OverlayStyle
+    from vald_desktop.core.engine.sampler import Engine
 
     mask_mode = "none" if args.no_mask else "file" if args.mask else "auto"
     settings = (
@@ -189,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
 
 def collect_films(source: Path) -> tuple[list[Path], bool]:
     """The films to process and whether this is batch mode; batch lists are split by RANK/WORLD_SIZE."""
-    from ..core.filelist import list_films
+    from vald_desktop.core.films.filelist import list_films
 
     if source.is_dir():
         films = list_films(source)
@@ -244,7 +246,7 @@ def resolve_lung_mask(film: Any, film_path: Path, mode: str, mask_file: str | No
         return None
     import warnings
 
-    from ..core.masks import resolve_mask
+    from vald_desktop.core.masks.resolve import resolve_mask
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -269,8 +271,8 @@ def run_one(
     mask_file: str | None = None,
     export_args: argparse.Namespace | None = None,
 ) -> dict[str, Path]:
-    from ..core.films import load_film
-    from .export_flags import apply_export_arguments, check_export_arguments
+    from vald_desktop.commands.export_flags import apply_export_arguments, check_export_arguments
+    from vald_desktop.core.films.load import load_film
 
     if export_args is not None:
         check_export_arguments(export_args)  # existing report/DICOM or bad flags: fail before the slow run
@@ -296,9 +298,9 @@ def write_outputs(out_dir: Path, result: Any, style: Any) -> dict[str, Path]:
     """The one place ``vald run`` writes files. ``run.json`` comes last: it marks the folder complete."""
     import numpy as np
 
-    from ..core import atomic
-    from ..core.attribution import composite, lung_stats, render_overlay
-    from ..core.provenance import write_json, write_png
+    from vald_desktop.core.attribution.maps import composite, lung_stats, render_overlay
+    from vald_desktop.core.base import atomic
+    from vald_desktop.core.engine.provenance import write_json, write_png
 
     record = dict(result.record)
     if result.mask is not None and hasattr(result.mask, "left"):

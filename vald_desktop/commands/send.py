@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import PacsError
+from vald_desktop.core.base.errors import PacsError
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -41,7 +41,7 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
 
 def node_from_args(args: argparse.Namespace) -> Any:
     """The PACS node from --to/--aet/--calling-aet/--timeout, filling gaps from the saved node."""
-    from ..core.pacs import PacsNode, load_node, parse_address
+    from vald_desktop.core.export.pacs import PacsNode, load_node, parse_address
 
     saved = load_node()
     if args.to:
@@ -63,7 +63,7 @@ def node_from_args(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.pacs import echo, save_node, store
+    from vald_desktop.core.export.pacs import echo, save_node, store
 
     node = node_from_args(args)
     if not args.files and not args.echo:

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from vald_training.config import load_config
     from vald_training.trainer import train
 
-    from ..core.errors import SettingsError
+    from vald_desktop.core.base.errors import SettingsError
 
     cfg = load_config(args.config, {k: getattr(args, k, None) for k in _OVERRIDES})
     base_only = bool(getattr(args, "base_only", False))

@@ -15,8 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from .main_window import APPLICATION, ORGANISATION, MainWindow
-from .theme import apply_dark_theme
+from vald_desktop.gui.main_window import APPLICATION, ORGANISATION, MainWindow
+from vald_desktop.gui.theme import apply_dark_theme
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

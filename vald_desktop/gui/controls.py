@@ -29,8 +29,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.errors import SettingsError
-from ..core.settings import HEALTHY_PROMPT, MASK_MODES, NOISES, REFERENCES, SCHEDULERS, RunSettings
+from vald_desktop.core.base.errors import SettingsError
+from vald_desktop.core.base.settings import (
+    HEALTHY_PROMPT,
+    MASK_MODES,
+    NOISES,
+    REFERENCES,
+    SCHEDULERS,
+    RunSettings,
+)
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 SCHEDULER_LABELS = {"pndm": "PNDM (paper)", "dpmpp": "DPM-Solver++ 2M", "ddim": "DDIM", "euler": "Euler"}

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import __version__
-from .shortcuts import MOUSE_HELP, SHORTCUTS
+from vald_desktop import __version__
+from vald_desktop.gui.shortcuts import MOUSE_HELP, SHORTCUTS
 
 RESEARCH_NOTICE = "Research use only — not for diagnosis."
 

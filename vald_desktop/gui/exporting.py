@@ -31,8 +31,8 @@ def suffix_for(kind: str) -> str:
 
 def export_result(kind: str, path: Path, film: Any, result: Any, overlay: dict[str, Any]) -> list[Path]:
     """Write the export ``kind`` to ``path``; the user already confirmed overwriting in the save dialog."""
-    from ..core.attribution import OverlayStyle
-    from ..core.export import ExportOptions, RunExporter
+    from vald_desktop.core.attribution.maps import OverlayStyle
+    from vald_desktop.core.export.exporter import ExportOptions, RunExporter
 
     deidentify = kind != "dicom"
     options = ExportOptions(deidentify=deidentify, style=OverlayStyle(**overlay), overwrite=kind != "folder")

@@ -28,16 +28,16 @@ _executor: ProcessPoolExecutor | None = None
 
 def decode(path: str | Path, in_helper: bool = False) -> Decoded | str:
     """Load a film and what the window shows first; or the one sentence that says why it cannot be opened."""
-    from ..core.errors import FilmError, ValdError
-    from ..core.films import load_film
-    from ..core.viewing import value_range
+    from vald_desktop.core.attribution.viewing import value_range
+    from vald_desktop.core.base.errors import FilmError, ValdError
+    from vald_desktop.core.films.load import load_film
 
     name = Path(path).name
     try:
         film = load_film(path)
         _drop_pixel_cache(film.dataset)
         if in_helper:
-            from .lung_finding import remember
+            from vald_desktop.gui.lung_finding import remember
 
             remember(film)  # its lungs are found here next, without sending the film back
         return film, value_range(film.values)
@@ -66,7 +66,7 @@ def _drop_pixel_cache(ds: Any) -> None:
 
 def _warm() -> None:
     """Import the decoders in the helper process before the first film arrives."""
-    from ..core import films  # noqa: F401
+    import vald_desktop.core.films.load  # noqa: F401  (imports the DICOM and raster decoders)
 
 
 def use_process() -> bool:

@@ -20,8 +20,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
-from .film_decoding import decode_elsewhere, warm_up
-from .qimage import pixmap_ready_qimage
+from vald_desktop.gui.film_decoding import decode_elsewhere, warm_up
+from vald_desktop.gui.qimage import pixmap_ready_qimage
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QPixmap
 
-from ..core.viewing import (
+from vald_desktop.core.attribution.viewing import (
     PRESET_NAMES,
     drag_window,
     preset_window,
@@ -22,10 +22,10 @@ from ..core.viewing import (
     value_range,
     window_label,
 )
-from .film_loader import LoadedFilm
-from .image_panels import PANEL_TITLES, ImagePanel, PanelGroup
-from .qimage import array_to_pixmap
-from .result_drawing import ResultDrawer
+from vald_desktop.gui.film_loader import LoadedFilm
+from vald_desktop.gui.image_panels import PANEL_TITLES, ImagePanel, PanelGroup
+from vald_desktop.gui.qimage import array_to_pixmap
+from vald_desktop.gui.result_drawing import ResultDrawer
 
 
 class FilmView(QObject):
@@ -95,7 +95,7 @@ class FilmView(QObject):
         """Apply W/L preset ``index`` (0-based); returns its name."""
         if self.film is None:
             return ""
-        from ..core.windowing import auto_window
+        from vald_desktop.core.films.windowing import auto_window
 
         auto = auto_window(self.film.values, function=self.film.default_window.function)
         win = preset_window(index, self.film.values, self.film.default_window, auto)
@@ -164,7 +164,7 @@ class FilmView(QObject):
         result = result if result is not None else self.result
         if result is None or self._display is None:
             return None
-        from ..core.attribution import OverlayStyle, render_overlay
+        from vald_desktop.core.attribution.maps import OverlayStyle, render_overlay
 
         base, m = self._display, np.asarray(result.map)
         if max_size:

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.settings import RunSettings
-from .qimage import array_to_pixmap
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.gui.qimage import array_to_pixmap
 
 THUMB = 72
 # Each entry holds full-resolution arrays (original, counterfactual, map …); a cap keeps memory bounded on 2k films.

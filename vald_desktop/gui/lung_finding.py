@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.mask_edit import outline
+from vald_desktop.core.masks.edit import outline
 
 _films: dict[str, Any] = {}  # helper process only: checksum -> the film it decoded last
 
@@ -66,7 +66,7 @@ class _Answer:
 
 
 def _find(film: Any, path: str | None) -> _Answer:
-    from ..core.masks import resolve_mask
+    from vald_desktop.core.masks.resolve import resolve_mask
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -87,7 +87,7 @@ def find_in_helper(sha: str, film: Any, path: str | None) -> _Answer | None:
 
 
 def _unpack(answer: _Answer) -> FoundLungs:
-    from ..core.masks import LungMask
+    from vald_desktop.core.masks.lung_mask import LungMask
 
     mask, left, right, edge = answer.planes.planes()
     return FoundLungs(LungMask(mask, left, right, answer.source), edge, answer.warnings)
@@ -100,7 +100,7 @@ def find_lungs(film: Any, path: Path | None = None) -> FoundLungs:
     """
     from concurrent.futures.process import BrokenProcessPool
 
-    from .film_decoding import run_in_helper, use_process
+    from vald_desktop.gui.film_decoding import run_in_helper, use_process
 
     where = None if path is None else str(path)
     if use_process():

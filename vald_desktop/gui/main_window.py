@@ -15,21 +15,21 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QWidget
 
-from ..core.errors import ValdError
-from ..core.settings import RunSettings
-from .controls import RunControls
-from .dialogs import HelpDialog, about_box
-from .film_view import FilmView
-from .history import HistoryPanel
-from .image_panels import PanelGroup
-from .mask_editor import MaskEditor
-from .metadata_panel import MetadataPanel
-from .overlay_controls import OverlayControls
-from .shortcuts import SHORTCUTS
-from .window_files import FilesMixin
-from .window_pacs import PacsMixin
-from .window_runs import RunsMixin
-from .worker import EngineFactory, SamplerController
+from vald_desktop.core.base.errors import ValdError
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.gui.controls import RunControls
+from vald_desktop.gui.dialogs import HelpDialog, about_box
+from vald_desktop.gui.film_view import FilmView
+from vald_desktop.gui.history import HistoryPanel
+from vald_desktop.gui.image_panels import PanelGroup
+from vald_desktop.gui.mask_editor import MaskEditor
+from vald_desktop.gui.metadata_panel import MetadataPanel
+from vald_desktop.gui.overlay_controls import OverlayControls
+from vald_desktop.gui.shortcuts import SHORTCUTS
+from vald_desktop.gui.window_files import FilesMixin
+from vald_desktop.gui.window_pacs import PacsMixin
+from vald_desktop.gui.window_runs import RunsMixin
+from vald_desktop.gui.worker import EngineFactory, SamplerController
 
 ORGANISATION = "VALD-MD"
 APPLICATION = "VALD-MD Desktop"

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.errors import MaskError, ValdError
-from ..core.mask_edit import MaskEdit, outline
-from .lung_finding import outline_thickness
-from .qimage import outline_rgba
+from vald_desktop.core.base.errors import MaskError, ValdError
+from vald_desktop.core.masks.edit import MaskEdit, outline
+from vald_desktop.gui.lung_finding import outline_thickness
+from vald_desktop.gui.qimage import outline_rgba
 
 OUTLINE_COLOR = (60, 220, 120, 255)
 FILL_ALPHA_EDITING = 60
@@ -129,7 +129,7 @@ class MaskEditor(QWidget):
         """The current mask as a ``core.masks.LungMask`` (split into patient left / right)."""
         if self.edit is None:
             return None
-        from ..core.masks import LungMask
+        from vald_desktop.core.masks.lung_mask import LungMask
 
         return LungMask.from_mask(self.edit.mask, "edited" if self.edit.edited else self.edit.source)
 
@@ -172,7 +172,7 @@ class MaskEditor(QWidget):
     def save_to(self, path: str | Path) -> Path:
         if self.edit is None:
             raise MaskError("There is no lung mask to save yet.")
-        from ..core.masks import save_mask
+        from vald_desktop.core.masks.resolve import save_mask
 
         save_mask(self.lung_mask(), Path(path))
         return Path(path)
@@ -180,7 +180,7 @@ class MaskEditor(QWidget):
     def load_from(self, path: str | Path) -> None:
         if self.edit is None:
             raise MaskError("Open a film before loading its lung mask.")
-        from ..core.masks import load_mask
+        from vald_desktop.core.masks.resolve import load_mask
 
         loaded = load_mask(Path(path), self.edit.shape)
         arr = getattr(loaded, "mask", loaded)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtGui import QImage
 
-from .qimage import pixmap_ready_qimage
+from vald_desktop.gui.qimage import pixmap_ready_qimage
 
 _MAX = 32
 _lock = threading.Lock()
@@ -28,7 +28,7 @@ def display_norm(result: Any) -> np.ndarray:
         hit = _cache.get(key)
         if hit is not None and hit[0] is result:
             return hit[1]
-    from ..core.attribution import OverlayStyle, normalise
+    from vald_desktop.core.attribution.maps import OverlayStyle, normalise
 
     norm = normalise(np.asarray(result.map), OverlayStyle(mode="signed"))
     with _lock:
@@ -47,7 +47,7 @@ def overlay_image_for(result: Any, mode: str, threshold: float, compute: bool = 
 
     Safe on any thread (a QImage, never a QPixmap). ``compute=False`` only looks in the cache (None on a miss).
     """
-    from ..core.viewing import overlay_layer
+    from vald_desktop.core.attribution.viewing import overlay_layer
 
     key = (id(result), str(mode), float(threshold))
     with _lock:

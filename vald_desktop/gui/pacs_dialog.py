@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.errors import PacsError, ValdError
-from ..core.pacs import DEFAULT_CALLING_AET, PacsNode, save_node
-from .pacs_worker import PacsController
+from vald_desktop.core.base.errors import PacsError, ValdError
+from vald_desktop.core.export.pacs import DEFAULT_CALLING_AET, PacsNode, save_node
+from vald_desktop.gui.pacs_worker import PacsController
 
 OK_STYLE = "color: #2e7d32;"
 ERROR_STYLE = "color: #c62828;"

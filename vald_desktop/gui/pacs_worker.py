@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..core.errors import ValdError
+from vald_desktop.core.base.errors import ValdError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class PacsWorker(QObject):
 
     @Slot(object)
     def echo(self, node: Any) -> None:
-        from ..core.pacs import echo
+        from vald_desktop.core.export.pacs import echo
 
         t0 = time.monotonic()
         try:
@@ -50,7 +50,7 @@ class PacsWorker(QObject):
     @Slot(object, object, object)
     def send(self, node: Any, path: Path, export: Any) -> None:
         """C-STORE ``path``; first write it from ``export`` (a callable returning the files) when one is given."""
-        from ..core.pacs import store
+        from vald_desktop.core.export.pacs import store
 
         written: Path | None = path if export is None else None
         try:

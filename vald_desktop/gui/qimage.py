@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage, QPixmap
 
-from ..core.viewing import to_uint8
+from vald_desktop.core.attribution.viewing import to_uint8
 
 
 def _borrowed_qimage(image: np.ndarray) -> tuple[QImage, np.ndarray]:

@@ -19,15 +19,15 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
-from .overlay_cache import overlay_image_for
-from .qimage import pixmap_ready_qimage
+from vald_desktop.gui.overlay_cache import overlay_image_for
+from vald_desktop.gui.qimage import pixmap_ready_qimage
 
 ASYNC_MIN_PIXELS = 1_000_000  # below this a result is drawn on the GUI thread (a 1 Mpx film costs < 15 ms)
 
 
 def counterfactual_pixels(image: Any, film: Any, window: Any) -> tuple[np.ndarray, QImage]:
     """A counterfactual (or preview) as the original is shown under ``window`` (float [0, 1] HxW, and a QImage)."""
-    from ..core.viewing import relative_display
+    from vald_desktop.core.attribution.viewing import relative_display
 
     rel = relative_display(
         np.asarray(image, dtype=np.float32),

@@ -20,7 +20,7 @@ SIZE = (1600, 1000)
 
 
 def _save(widget: Any, path: Path) -> Path:
-    from ..core.atomic import atomic_path
+    from vald_desktop.core.base.atomic import atomic_path
 
     image = widget.grab().toImage()
     with atomic_path(path) as tmp:
@@ -39,7 +39,7 @@ def _pump(app: Any, seconds: float) -> None:
 def _film(folder: Path) -> Path:
     if SAMPLE.is_file():
         return SAMPLE
-    from .stall import _sample_film
+    from vald_desktop.gui.stall import _sample_film
 
     return _sample_film(folder)
 
@@ -48,9 +48,9 @@ def take(out: Path, film: Path | None = None, model: str | None = None, settings
     """Write ``screenshot-start.png`` and ``screenshot-result.png`` into ``out``; returns their paths."""
     from PySide6.QtCore import QSettings
 
-    from ..core.settings import RunSettings
-    from .app import create_app
-    from .main_window import MainWindow
+    from vald_desktop.core.base.settings import RunSettings
+    from vald_desktop.gui.app import create_app
+    from vald_desktop.gui.main_window import MainWindow
 
     app = create_app()
     out.mkdir(parents=True, exist_ok=True)
@@ -101,8 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--model", help="model folder (default: $VALD_MODEL, then the demo model)")
     p.add_argument("--steps", type=int, default=50)
     args = p.parse_args(argv)
-    from ..core.models import recommended_settings, resolve_model_dir
-    from ..core.settings import RunSettings
+    from vald_desktop.core.base.settings import RunSettings
+    from vald_desktop.core.engine.models import recommended_settings, resolve_model_dir
 
     shots = take(
         Path(args.out),

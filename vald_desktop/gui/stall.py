@@ -93,7 +93,7 @@ def _sample_film(folder: Path) -> Path:
     """A phantom film when the caller gives none (no patient data needed to measure responsiveness)."""
     from PIL import Image
 
-    from ..core.phantoms import make_phantom
+    from vald_phantoms.phantom import make_phantom
 
     ph = make_phantom(7, "lung_opacity", size=256, laterality="left")
     path = folder / "stall-phantom.png"
@@ -142,8 +142,8 @@ def measure_stall(
     app = _ensure_app()
     from PySide6.QtCore import QSettings, Qt, QTimer
 
-    from ..core.settings import RunSettings
-    from .main_window import MainWindow
+    from vald_desktop.core.base.settings import RunSettings
+    from vald_desktop.gui.main_window import MainWindow
 
     report: dict[str, Any] = {"interval_ms": interval_ms}
     with tempfile.TemporaryDirectory(prefix="vald-stall-") as tmp:
@@ -256,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--interval-ms", type=int, default=5)
     p.add_argument("--open-only", action="store_true", help="measure opening the film only (no model needed)")
     args = p.parse_args(argv)
-    from ..core.settings import RunSettings
+    from vald_desktop.core.base.settings import RunSettings
 
     report = measure_stall(
         args.film,

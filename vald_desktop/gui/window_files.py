@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar
 
-from ..core.errors import ValdError
-from ..core.filelist import existing, list_films, open_dialog_filter, update_recent
-from .film_loader import FilmLoader, LoadedFilm
+from vald_desktop.core.base.errors import ValdError
+from vald_desktop.core.films.filelist import existing, list_films, open_dialog_filter, update_recent
+from vald_desktop.gui.film_loader import FilmLoader, LoadedFilm
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from vald_desktop.gui.main_window import MainWindow
 
     _Base = MainWindow
 else:
@@ -163,7 +163,7 @@ class FilesMixin(_Base):
     # -- export ---------------------------------------------------------------------------------------------
     def _build_export_menu(self, menu: QMenu) -> None:
         """Export entries, enabled once a run has a result (the writers live in ``core.export``)."""
-        from .exporting import EXPORT_KINDS
+        from vald_desktop.gui.exporting import EXPORT_KINDS
 
         self.export_actions: list[QAction] = []
         for label, kind, pattern in EXPORT_KINDS:
@@ -177,7 +177,7 @@ class FilesMixin(_Base):
         if self.result is None:
             self.show_error("Generate a counterfactual before exporting.")
             return
-        from .exporting import suffix_for
+        from vald_desktop.gui.exporting import suffix_for
 
         if kind == "folder":
             name = QFileDialog.getExistingDirectory(self, "Export into folder")
@@ -189,7 +189,7 @@ class FilesMixin(_Base):
 
     def export_to(self, kind: str, path: Path) -> list[Path]:
         """Export the current result; errors become one sentence in a message box."""
-        from .exporting import export_result
+        from vald_desktop.gui.exporting import export_result
 
         try:
             files = export_result(kind, path, self.film, self.result, self.overlay_controls.values())

@@ -15,14 +15,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressBar
 
-from ..core.errors import PacsError
-from ..core.pacs import PacsNode, load_node
-from .exporting import PACS_LABELS, export_result, pacs_kind, suffix_for
-from .pacs_dialog import PacsDialog
-from .pacs_worker import PacsController
+from vald_desktop.core.base.errors import PacsError
+from vald_desktop.core.export.pacs import PacsNode, load_node
+from vald_desktop.gui.exporting import PACS_LABELS, export_result, pacs_kind, suffix_for
+from vald_desktop.gui.pacs_dialog import PacsDialog
+from vald_desktop.gui.pacs_worker import PacsController
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from vald_desktop.gui.main_window import MainWindow
 
     _Base = MainWindow
 else:

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFileDialog
 
-from ..core.errors import SettingsError, ValdError
-from ..core.models import recommended_settings, resolve_model_dir
-from ..core.settings import RunSettings
-from .history import THUMB
-from .worker import AutoMask, FilmImage
+from vald_desktop.core.base.errors import SettingsError, ValdError
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.models import recommended_settings, resolve_model_dir
+from vald_desktop.gui.history import THUMB
+from vald_desktop.gui.worker import AutoMask, FilmImage
 
 if TYPE_CHECKING:
-    from .history import HistoryEntry
-    from .main_window import MainWindow
+    from vald_desktop.gui.history import HistoryEntry
+    from vald_desktop.gui.main_window import MainWindow
 
     _Base = MainWindow
 else:

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..core.errors import Cancelled, OutOfMemoryError, ValdError
-from .overlay_cache import display_norm
+from vald_desktop.core.base.errors import Cancelled, OutOfMemoryError, ValdError
+from vald_desktop.gui.overlay_cache import display_norm
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class FilmImage:
 
 def default_engine_factory(model_dir: Path | None) -> Any:
     """Build the real engine; imported lazily because ``core.sampler`` imports torch."""
-    from ..core.sampler import Engine
+    from vald_desktop.core.engine.sampler import Engine
 
     return Engine(model_dir=model_dir)
 
@@ -129,8 +129,8 @@ class SamplerWorker(QObject):
         if key in self._masks:
             return self._masks[key]
         self.status.emit("Finding the lungs…")
-        from .lung_finding import find_lungs
-        from .mask_editor import outline_layer
+        from vald_desktop.gui.lung_finding import find_lungs
+        from vald_desktop.gui.mask_editor import outline_layer
 
         found = find_lungs(film, path)  # in the helper process: its numpy would starve the window's thread
         for message in found.warnings:

@@ -1,0 +1,5 @@
+"""The diffusion engine: model folders (check, load, convert, manifest), schedulers, SDEdit start latents and
+inversion, per-step hooks, the film ↔ model-grid geometry, and the run record.
+
+May import ``core.attribution``, ``core.masks``, ``core.films`` and ``core.base``.
+"""

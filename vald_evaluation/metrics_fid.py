@@ -1,0 +1,178 @@
+"""FID between two image sets (the pytorch-fid convention) with weights from a local file and cached features.
+
+Weights: the pytorch-fid file ``pt_inception-2015-12-05-6726825d.pth`` (or a safetensors copy of it), given with
+``--weights`` or ``VALD_FID_WEIGHTS``. Nothing is downloaded. Features of each image set are cached under the user's
+cache folder, keyed by the files (name, size, modification time) and the weights, so re-scoring a set is free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vald_desktop.core.base.atomic import write_with
+from vald_desktop.core.base.errors import DataError, ModelError
+from vald_evaluation.frechet import GaussianStats, fid_from_stats
+from vald_evaluation.images_io import load_gray
+from vald_evaluation.inception_fid import FEATURE_DIM, INPUT_SIZE, FIDInceptionV3
+
+WEIGHTS_ENV = "VALD_FID_WEIGHTS"
+WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
+_IGNORED_PREFIXES = ("fc.", "AuxLogits.")  # classifier heads: FID only uses pool3
+
+
+def resolve_device(device: str | None) -> torch.device:
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_weights(path: str | os.PathLike[str] | None) -> Path:
+    """The weights file from the argument or ``VALD_FID_WEIGHTS``; a clear error names the file when absent."""
+    chosen = path or os.environ.get(WEIGHTS_ENV)
+    if not chosen:
+        raise ModelError(
+            f"FID needs the pytorch-fid Inception weights ({WEIGHTS_NAME}); pass --weights PATH or set {WEIGHTS_ENV}."
+        )
+    p = Path(chosen).expanduser()
+    if not p.is_file():
+        raise ModelError(
+            f"The FID weights file {p} does not exist; it should be {WEIGHTS_NAME} from pytorch-fid."
+        )
+    return p
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        # weights_only: the file is only tensors; anything else (pickled code) is refused.
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception:
+        raise ModelError(f"{path.name} is not a readable PyTorch weights file.") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ModelError(f"{path.name} does not hold a weight dictionary.")
+    return state
+
+
+def load_inception(
+    weights: str | os.PathLike[str] | None = None,
+    device: str | torch.device | None = None,
+    state_dict: dict[str, torch.Tensor] | None = None,
+) -> FIDInceptionV3:
+    """The FID network in eval mode with the pytorch-fid weights (or ``state_dict``, e.g. random weights in tests)."""
+    model = FIDInceptionV3()
+    if state_dict is None:
+        state_dict = _read_state_dict(resolve_weights(weights))
+    wanted = {k: v for k, v in state_dict.items() if not k.startswith(_IGNORED_PREFIXES)}
+    wanted = {k: v for k, v in wanted.items() if not k.endswith("num_batches_tracked")}
+    expected = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
+    missing, unexpected = expected - set(wanted), set(wanted) - expected
+    if missing or unexpected:
+        raise ModelError(
+            f"The weights do not match the FID Inception network ({len(missing)} missing, "
+            f"{len(unexpected)} unexpected tensors); use {WEIGHTS_NAME}."
+        )
+    try:
+        model.load_state_dict(wanted, strict=False)
+    except RuntimeError:
+        raise ModelError(
+            f"The weight shapes do not match the FID Inception network; use {WEIGHTS_NAME}."
+        ) from None
+    return model.eval().to(resolve_device(str(device) if device is not None else None))
+
+
+def _to_input(image: np.ndarray) -> torch.Tensor:
+    """Gray [0, 1] HxW -> (3, 299, 299): channels replicated as pytorch-fid's convert('RGB') does, resized there."""
+    t = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]
+    t = F.interpolate(t, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+    return t[0].expand(3, -1, -1)
+
+
+@torch.inference_mode()
+def compute_features(
+    paths: Sequence[Path], model: FIDInceptionV3, batch: int = 32, progress: bool = True
+) -> np.ndarray:
+    """Pool3 features (N, 2048) for the image files, batched, with a progress bar on a terminal."""
+    from tqdm import tqdm
+
+    device = next(model.parameters()).device
+    out = np.empty((len(paths), FEATURE_DIM), dtype=np.float64)
+    bar = tqdm(total=len(paths), desc="FID features", unit="img", disable=None if progress else True)
+    for start in range(0, len(paths), batch):
+        chunk = paths[start : start + batch]
+        x = torch.stack([_to_input(load_gray(p)) for p in chunk]).to(device)
+        out[start : start + len(chunk)] = model(x).double().cpu().numpy()
+        bar.update(len(chunk))
+    bar.close()
+    return out
+
+
+def _cache_key(paths: Sequence[Path], weights_id: str) -> str:
+    h = hashlib.sha256(weights_id.encode())
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:32]
+
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("vald-desktop")) / "fid"
+
+
+def set_statistics(
+    paths: Sequence[Path],
+    model: FIDInceptionV3,
+    weights_id: str,
+    batch: int = 32,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> GaussianStats:
+    """Mean and covariance of a set's features, read from the cache when the same files were scored before."""
+    if len(paths) < 2:
+        raise DataError("FID needs at least two images in each set.")
+    cache_file = cache_dir / f"{_cache_key(paths, weights_id)}.npz" if cache_dir else None
+    if cache_file is not None and cache_file.is_file():
+        with np.load(cache_file) as data:
+            feats = data["features"] if "features" in data.files else None
+            return GaussianStats(mu=data["mu"], sigma=data["sigma"], n=int(data["n"]), features=feats)
+    stats = GaussianStats.from_features(compute_features(paths, model, batch, progress))
+    if cache_file is not None:
+        extra = {} if stats.features is None else {"features": stats.features}
+        write_with(cache_file, lambda fh: np.savez(fh, mu=stats.mu, sigma=stats.sigma, n=stats.n, **extra))
+    return stats
+
+
+def weights_identity(path: Path) -> str:
+    st = path.stat()
+    return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def fid_between(
+    set_a: Sequence[Path],
+    set_b: Sequence[Path],
+    weights: str | os.PathLike[str] | None = None,
+    batch: int = 32,
+    device: str | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> float:
+    """FID between two lists of image files."""
+    path = resolve_weights(weights)
+    model = load_inception(path, resolve_device(device))
+    wid = weights_identity(path)
+    a = set_statistics(set_a, model, wid, batch, cache_dir, progress)
+    b = set_statistics(set_b, model, wid, batch, cache_dir, progress)
+    return fid_from_stats(a, b, device=resolve_device(device))
