@@ -1,21 +1,21 @@
 """The ``vald`` command: the same core as the GUI, headless.
 
 Each subcommand lives in ``vald_desktop/commands/<name>.py`` with ``add_parser(subparsers)`` that registers it and
-sets ``func``. Modules are imported only to build the parser; heavy libraries (torch, diffusers) are imported inside
-the handlers so ``vald inspect`` starts fast.
+sets ``func``. Command modules are light; heavy libraries (torch, diffusers) are imported inside the handlers so
+``vald inspect`` starts fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
+from vald_desktop.commands import bench, evaluate, inspect, mask, models, phantoms, run, send, train
 from vald_desktop.core.base.errors import Cancelled, ValdError
 
-COMMANDS = ("inspect", "mask", "run", "phantoms", "models", "train", "evaluate", "bench", "send")
+COMMANDS = (inspect, mask, run, phantoms, models, train, evaluate, bench, send)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,13 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"vald_desktop.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"vald_desktop.commands.{name}":
-                raise
-            continue  # a command not built yet in this checkout
+    for module in COMMANDS:
         module.add_parser(sub)
     return parser
 

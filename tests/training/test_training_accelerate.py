@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,13 @@ import numpy as np
 import pytest
 import yaml
 from training_helpers import CLASSES, tiny_config
+
+
+def _free_port() -> int:
+    """A port that is free now: the OS picks it for a socket bound to port 0, released for the launcher."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("", 0))
+        return int(sock.getsockname()[1])
 
 
 def _unet(folder: Path) -> dict[str, np.ndarray]:
@@ -43,7 +51,8 @@ def test_two_processes_equal_one_with_the_same_global_batch(
     cfg_file.write_text(yaml.safe_dump(settings))
     accelerate = Path(sys.executable).with_name("accelerate")
     cmd = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
-    cmd += ["--mixed_precision", "no", "--main_process_port", "29517"]
+    # A port from the OS, asked for just before the launch: parallel runs cannot collide on a fixed one.
+    cmd += ["--mixed_precision", "no", "--main_process_port", str(_free_port())]
     cmd += [
         "--dynamo_backend",
         "no",

@@ -11,7 +11,10 @@ import pytest
 from training_helpers import tiny_config
 
 
-def test_tensorboard_events_miss_the_logged_losses(tiny_base: Path, film_set: Path, tmp_path: Path) -> None:
+def test_tensorboard_events_hold_the_logged_losses_and_validation(
+    tiny_base: Path, film_set: Path, tmp_path: Path
+) -> None:
+    """Every loss in loss.jsonl is a TensorBoard scalar at the same step; validation numbers and images too."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from vald_training.trainer import train
 
@@ -39,13 +42,18 @@ def test_tensorboard_events_miss_the_logged_losses(tiny_base: Path, film_set: Pa
         assert [s.step for s in scalars] == [2, 4], key
         assert np.allclose([s.value for s in scalars], [row[key] for row in logged], rtol=1e-6), key
     tags = events.Tags()
-    assert "validation/map_abs_mean" in tags["scalars"]
     assert "validation/0" in tags["images"]
+    # One validation scalar per sample (steps 2 and 4, then the final one at 4), equal to validation.jsonl.
+    rows = [json.loads(x) for x in (out / ".samples" / "validation.jsonl").read_text().splitlines()]
+    scalars = events.Scalars("validation/map_abs_mean")
+    assert [s.step for s in scalars] == [row["step"] for row in rows] == [2, 4, 4]
+    assert np.allclose([s.value for s in scalars], [row["map_abs_mean"] for row in rows], rtol=1e-6)
 
 
-def test_missing_tensorboard_gives_no_notice(
+def test_missing_tensorboard_gives_one_notice_and_no_tracker(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
+    """Without TensorBoard, `report_to: tensorboard` says so once and trains with loss.jsonl only; `none` is silent."""
     import vald_training.trainer_setup as trainer_module
     from vald_training.config import TrainConfig
 

@@ -195,7 +195,8 @@ def save_pipeline(
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.save_pretrained(out, safe_serialization=True)
+    # diffusers' top-level pipeline name is a placeholder class to a type checker.
+    pipe.save_pretrained(out, safe_serialization=True)  # type: ignore[attr-defined]
     _write_vocab_txt(out / "tokenizer", components["tokenizer"])
     write_manifest(out, extra)
     return out

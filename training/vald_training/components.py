@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vald_desktop.core.base.errors import ModelError
+
+if TYPE_CHECKING:  # diffusers' top-level names are placeholders to a type checker: import from the modules
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
+    from diffusers.schedulers.scheduling_pndm import PNDMScheduler
+    from transformers import BertModel, BertTokenizer
 
 
 @dataclass
 class Parts:
-    vae: Any
-    unet: Any
-    text_encoder: Any
-    tokenizer: Any
-    noise_scheduler: Any  # DDPM view of the model's schedule, for adding noise during training
-    scheduler: Any  # the model's own inference scheduler (saved with the output)
+    vae: AutoencoderKL
+    unet: UNet2DConditionModel
+    text_encoder: BertModel
+    tokenizer: BertTokenizer
+    noise_scheduler: DDPMScheduler  # DDPM view of the model's schedule, for adding noise during training
+    scheduler: PNDMScheduler  # the model's own inference scheduler (saved with the output)
 
 
 def load_parts(base: str | Path) -> Parts:

@@ -151,7 +151,8 @@ def load_gray(path: Path, size: int) -> np.ndarray:
     """A film as float32 ``size x size`` in [0, 1]: centre square crop, then resize (8/16-bit, RGB -> luminance)."""
     from PIL import Image
 
-    with Image.open(path) as im:
+    with Image.open(path) as opened:
+        im: Image.Image = opened  # rebound below to converted copies
         if im.mode in ("I;16", "I;16B", "I;16L", "I"):
             arr = np.asarray(im, dtype=np.float32)
             hi = 65535.0 if arr.max() > 255 else 255.0

@@ -20,7 +20,10 @@ from vald_training.batches import LatentSource, diffusion_loss, draw_noise, enco
 from vald_training.components import load_parts
 from vald_training.config import TrainConfig
 from vald_training.data import Dataset, Sampler, load_dataset
+from vald_training.export import export_model
+from vald_training.train_state import TrainState
 from vald_training.trainer_setup import make_optimizer, trackers
+from vald_training.validation import run_validation
 
 log = logging.getLogger(__name__)
 
@@ -53,24 +56,21 @@ class Trainer:
         self.parts = load_parts(cfg.base)
         p = self.parts
         te_cfg = p.text_encoder.config
-        self.use_mask = bool(
-            getattr(te_cfg, "use_attention_mask", False)
-            if cfg.use_attention_mask is None
-            else cfg.use_attention_mask
-        )
+        asked = cfg.use_attention_mask  # None: keep what the base model was made with
+        self.use_mask = bool(getattr(te_cfg, "use_attention_mask", False) if asked is None else asked)
         te_cfg.use_attention_mask = self.use_mask  # saved with the output so inference matches training
         p.vae.requires_grad_(False)
         p.vae.eval()
         if self.acc.device.type == "cuda" and cfg.mixed_precision != "no":
-            p.vae.to(dtype=torch.bfloat16 if cfg.mixed_precision == "bf16" else torch.float16)
+            half = torch.bfloat16 if cfg.mixed_precision == "bf16" else torch.float16
+            p.vae.to(dtype=half)  # type: ignore[call-arg]  # diffusers' @wraps hides self
         p.vae.to(self.acc.device)
         p.unet.train()
         p.text_encoder.requires_grad_(cfg.train_text_encoder)
         p.text_encoder.train(cfg.train_text_encoder)
-        if getattr(p.text_encoder, "pooler", None) is not None:
-            p.text_encoder.pooler.requires_grad_(
-                False
-            )  # unused by the pipeline; no gradient would ever reach it
+        pooler = getattr(p.text_encoder, "pooler", None)  # unused by the pipeline: no gradient reaches it
+        if pooler is not None:
+            pooler.requires_grad_(False)
         if cfg.gradient_checkpointing:
             p.unet.enable_gradient_checkpointing()
             if cfg.train_text_encoder:
@@ -112,8 +112,8 @@ class Trainer:
         else:
             self.unet, self.optimizer = self.acc.prepare(p.unet, self.optimizer)
             self.text_encoder = p.text_encoder.to(self.acc.device)
-        latent_size = cfg.resolution // (2 ** (len(p.vae.config.block_out_channels) - 1))
-        self.latent_shape = (int(p.unet.config.in_channels), latent_size, latent_size)
+        latent_size = cfg.resolution // (2 ** (len(p.vae.config["block_out_channels"]) - 1))
+        self.latent_shape = (int(p.unet.config["in_channels"]), latent_size, latent_size)
         self.latents = LatentSource(
             self.ds, p.vae, cfg.resolution, cfg.cache_latents, cfg.augment, self.acc.device
         )
@@ -121,7 +121,25 @@ class Trainer:
         self.history: list[dict[str, float]] = []
 
     # -- state ---------------------------------------------------------------------------------------------------
-    def _state(self) -> dict[str, Any]:
+    def train_state(self) -> TrainState:
+        """What validation and export need, taken now: the live modules (unwrapped) and the current step."""
+        unwrap = self.acc.unwrap_model
+        return TrainState(
+            cfg=self.cfg,
+            out=self.out,
+            acc=self.acc,
+            parts=self.parts,
+            unet=unwrap(self.unet),
+            text_encoder=unwrap(self.text_encoder),
+            ema=self.ema,
+            ds=self.ds,
+            plan=self.plan,
+            use_mask=self.use_mask,
+            latent_shape=self.latent_shape,
+            step=self.global_step,
+        )
+
+    def _checkpoint_state(self) -> dict[str, Any]:
         return {
             "global_step": self.global_step,
             "total_steps": self.total_steps,
@@ -156,7 +174,7 @@ class Trainer:
                 optimizer=self.optimizer,
                 lr_scheduler=self.lr_scheduler,
                 ema=self.ema,
-                state=self._state(),
+                state=self._checkpoint_state(),
             )
             ckpt.prune_checkpoints(self.out, self.cfg.checkpoints_total_limit)
         self.acc.wait_for_everyone()
@@ -198,16 +216,15 @@ class Trainer:
             micro,
             n_inst + n_prior,
             self.latent_shape,
-            self.parts.noise_scheduler.config.num_train_timesteps,
+            self.parts.noise_scheduler.config["num_train_timesteps"],
             cfg.min_timestep,
         )
         rows = list(range(rank * bs, (rank + 1) * bs)) + list(
             range(n_inst + rank * pbs, n_inst + (rank + 1) * pbs)
         )
         idx = inst_idx[rank * bs : (rank + 1) * bs] + prior_idx[rank * pbs : (rank + 1) * pbs]
-        torch.manual_seed(
-            cfg.seed * 7919 + micro * 131 + rank
-        )  # dropout inside the models: replayable on resume
+        # Dropout inside the models: replayable on resume.
+        torch.manual_seed(cfg.seed * 7919 + micro * 131 + rank)
         sel = torch.tensor(rows)
         sub = type(noise)(**{k: v[sel] for k, v in vars(noise).items()})
         latents = self.latents.latents(idx, sub, slice(None))
@@ -265,8 +282,6 @@ class Trainer:
         """Train to the end of the plan (or ``stop_after`` steps, then checkpoint). Returns run metrics."""
         from tqdm.auto import tqdm
 
-        from vald_training.validation import run_validation
-
         cfg = self.cfg
         self.resume()
         if self.acc.is_main_process:
@@ -313,7 +328,7 @@ class Trainer:
                     if cfg.checkpointing_steps and self.global_step % cfg.checkpointing_steps == 0:
                         self.save_checkpoint()
                     if cfg.validation_steps and self.global_step % cfg.validation_steps == 0:
-                        run_validation(self, f"step-{self.global_step}")
+                        run_validation(self.train_state(), f"step-{self.global_step}")
                     if stop_after is not None and self.global_step >= stop_after:
                         self.save_checkpoint()
                         bar.close()
@@ -336,13 +351,11 @@ class Trainer:
             "skipped_images": self.ds.skipped,
             "examples": len(self.ds.examples),
         }
-        from vald_training.export import export_model
-
         self._record_ranks()
         if self.ema is not None:  # the final samples show the weights that are exported
             self.ema.copy_to(self.acc.unwrap_model(self.unet).parameters())
-        samples = run_validation(self, "final")
-        export_model(self, result, samples)
+        final = self.train_state()
+        export_model(final, result, run_validation(final, "final"))
         self.acc.end_training()
         return result
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vald_desktop.core.base.errors import SettingsError
 from vald_training.config import TrainConfig
 
+if TYPE_CHECKING:
+    from torch.optim import Optimizer
 
-def make_optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> Any:
+
+def make_optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> Optimizer:
     import torch
 
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "betas": (cfg.adam_beta1, cfg.adam_beta2),
         "weight_decay": cfg.adam_weight_decay,
         "eps": cfg.adam_epsilon,

@@ -10,29 +10,35 @@ these weights. Written to ``OUT/.samples/``: ``{tag}-{k}.png`` (the ``vald run``
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from vald_desktop.core.base.errors import ValdError
 
 if TYPE_CHECKING:
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+    from transformers import PreTrainedModel
+
     from vald_desktop.core.base.settings import RunSettings
-    from vald_training.trainer import Trainer
+    from vald_desktop.core.engine.sampler import Engine, RunResult
+    from vald_desktop.core.masks.lung_mask import LungMask
+    from vald_training.train_state import TrainState
 
 log = logging.getLogger(__name__)
 SAMPLES_DIR = ".samples"
 NUMBERS_FILE = "validation.jsonl"
 
 
-def default_validation_films(trainer: Trainer, n: int = 2) -> list[Path]:
+def default_validation_films(state: TrainState, n: int = 2) -> list[Path]:
     """The first film of up to ``n`` classes other than the prior class (abnormal films -> healthy prompt)."""
-    ds, prior = trainer.ds, trainer.cfg.prior_class
+    ds, prior = state.ds, state.cfg.prior_class
     films: list[Path] = []
     for klass in sorted(ds.by_class):
         if klass != prior and len(films) < n:
@@ -40,11 +46,11 @@ def default_validation_films(trainer: Trainer, n: int = 2) -> list[Path]:
     return films or [ds.examples[0].path]
 
 
-def validation_settings(trainer: Trainer, k: int, masked: bool) -> RunSettings:
+def validation_settings(state: TrainState, k: int, masked: bool) -> RunSettings:
     """The ``RunSettings`` of film ``k``: the config's prompt/strength/guidance/steps, seed = training seed + k."""
     from vald_desktop.core.base.settings import RunSettings
 
-    cfg = trainer.cfg
+    cfg = state.cfg
     return RunSettings(
         prompt=cfg.validation_prompt,
         strength=cfg.validation_strength,
@@ -56,12 +62,13 @@ def validation_settings(trainer: Trainer, k: int, masked: bool) -> RunSettings:
     )
 
 
-def film_and_mask(path: Path) -> tuple[np.ndarray, Any]:
+def film_and_mask(path: Path) -> tuple[np.ndarray, LungMask | None]:
     """The film as ``vald run`` sees it, and its lung mask (dataset sibling or automatic; None when none fits)."""
     from vald_desktop.core.films.load import load_film
     from vald_desktop.core.masks.resolve import resolve_mask
 
     film = load_film(path)
+    lung: LungMask | None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an implausible automatic mask still gives usable numbers
@@ -71,7 +78,7 @@ def film_and_mask(path: Path) -> tuple[np.ndarray, Any]:
     return film.display(), lung
 
 
-def map_numbers(result: Any) -> dict[str, float]:
+def map_numbers(result: RunResult) -> dict[str, float]:
     """How much the counterfactual changed: mean |map| over the film and inside the lungs (when there is a mask)."""
     m = np.abs(np.asarray(result.map, dtype=np.float32))
     numbers = {"map_abs_mean": float(m.mean())}
@@ -82,41 +89,39 @@ def map_numbers(result: Any) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def sampling_weights(trainer: Trainer) -> Iterator[tuple[Any, Any]]:
+def sampling_weights(state: TrainState) -> Iterator[tuple[UNet2DConditionModel, PreTrainedModel]]:
     """(unet, text_encoder) in eval mode, EMA weights swapped in, VAE in the UNet's dtype; all restored after."""
-    acc = trainer.acc
-    unet = acc.unwrap_model(trainer.unet)
-    text_encoder = acc.unwrap_model(trainer.text_encoder)
-    vae = trainer.parts.vae
+    unet, text_encoder, ema = state.unet, state.text_encoder, state.ema
+    vae = state.parts.vae
     modes = unet.training, text_encoder.training
     vae_dtype = vae.dtype
     unet.eval()
     text_encoder.eval()
-    if trainer.ema is not None:
-        trainer.ema.store(unet.parameters())
-        trainer.ema.copy_to(unet.parameters())
+    if ema is not None:
+        ema.store(unet.parameters())
+        ema.copy_to(unet.parameters())
     # A bf16 VAE beside fp32 trainable weights (CUDA mixed precision) cannot decode the UNet's fp32 latents.
     if vae_dtype != unet.dtype:
-        vae.to(dtype=unet.dtype)
+        vae.to(dtype=unet.dtype)  # type: ignore[call-arg]  # diffusers' @wraps hides self
     try:
         yield unet, text_encoder
     finally:
         if vae.dtype != vae_dtype:
-            vae.to(dtype=vae_dtype)
-        if trainer.ema is not None:
-            trainer.ema.restore(unet.parameters())
+            vae.to(dtype=vae_dtype)  # type: ignore[call-arg]  # diffusers' @wraps hides self
+        if ema is not None:
+            ema.restore(unet.parameters())
         unet.train(modes[0])
         text_encoder.train(modes[1])
 
 
-def make_engine(trainer: Trainer, unet: Any, text_encoder: Any) -> Any:
+def make_engine(state: TrainState, unet: UNet2DConditionModel, text_encoder: PreTrainedModel) -> Engine:
     """An ``Engine`` (the ``vald run`` sampler) around the in-memory modules; a fresh one each time, so no cache
     holds embeddings or latents of older weights."""
     from diffusers import StableDiffusionImg2ImgPipeline
 
     from vald_desktop.core.engine.sampler import Engine
 
-    p = trainer.parts
+    p = state.parts
     pipe = StableDiffusionImg2ImgPipeline(
         vae=p.vae,
         text_encoder=text_encoder,
@@ -128,39 +133,39 @@ def make_engine(trainer: Trainer, unet: Any, text_encoder: Any) -> Any:
         requires_safety_checker=False,
     )
     # The engine's out-of-memory retry would hang CPU-offload hooks on the modules being trained: fail the sample.
-    pipe._vald_low_memory = True
-    return Engine.from_pipeline(pipe, trainer.out)
+    pipe._vald_low_memory = True  # type: ignore[attr-defined]  # the engine's own flag, read with getattr
+    return Engine.from_pipeline(pipe, state.out)
 
 
-def run_validation(trainer: Trainer, tag: str) -> list[Path]:
+def run_validation(state: TrainState, tag: str) -> list[Path]:
     """Main process only; returns the composite paths written (none when there are no films)."""
-    acc, cfg = trainer.acc, trainer.cfg
+    acc, cfg = state.acc, state.cfg
     acc.wait_for_everyone()
     written: list[Path] = []
     if acc.is_main_process and cfg.validation_inference_steps >= 1:
-        written = _validate(trainer, tag)
+        written = _validate(state, tag)
     acc.wait_for_everyone()
     return written
 
 
-def _validate(trainer: Trainer, tag: str) -> list[Path]:
+def _validate(state: TrainState, tag: str) -> list[Path]:
     from vald_desktop.core.attribution.maps import composite
     from vald_desktop.core.base import atomic
     from vald_desktop.core.engine.provenance import write_png
 
-    cfg = trainer.cfg
-    films = [Path(p) for p in cfg.validation_images] or default_validation_films(trainer)
-    folder = trainer.out / SAMPLES_DIR
+    cfg = state.cfg
+    films = [Path(p) for p in cfg.validation_images] or default_validation_films(state)
+    folder = state.out / SAMPLES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     images: list[tuple[int, np.ndarray]] = []
     rows: list[dict[str, Any]] = []
-    with sampling_weights(trainer) as (unet, text_encoder):
-        engine = make_engine(trainer, unet, text_encoder)
+    with sampling_weights(state) as (unet, text_encoder):
+        engine = make_engine(state, unet, text_encoder)
         for k, film_path in enumerate(films):
             try:  # a broken validation film or a failed sample must not stop training
                 image, lung = film_and_mask(film_path)
-                settings = validation_settings(trainer, k, lung is not None)
+                settings = validation_settings(state, k, lung is not None)
                 result = engine.run(image, settings, mask=lung)
             except ValdError as exc:
                 log.warning("validation film %d skipped: %s", k, exc)
@@ -171,23 +176,22 @@ def _validate(trainer: Trainer, tag: str) -> list[Path]:
             )
             comp = composite(result.original, result.counterfactual, result.map, None, caption)
             path = folder / f"{tag}-{k}.png"
-            record = {"step": trainer.global_step, "tag": tag, "film": k, **result.record}
+            record = {"step": state.step, "tag": tag, "film": k, **result.record}
             write_png(path, comp, record)
-            atomic.write_with(
-                folder / f"{tag}-{k}.npz",
-                lambda fh, r=result: np.savez(fh, counterfactual=r.counterfactual, map=r.map),
-            )
+            atomic.write_with(folder / f"{tag}-{k}.npz", functools.partial(_save_npz, result=result))
             written.append(path)
             images.append((k, comp))
-            rows.append(
-                {"step": trainer.global_step, "tag": tag, "film": k, "seed": settings.seed, **numbers}
-            )
-    _log_numbers(trainer, folder / NUMBERS_FILE, rows, images)
+            rows.append({"step": state.step, "tag": tag, "film": k, "seed": settings.seed, **numbers})
+    _log_numbers(state, folder / NUMBERS_FILE, rows, images)
     return written
 
 
+def _save_npz(fh: IO[bytes], result: RunResult) -> None:
+    np.savez(fh, counterfactual=result.counterfactual, map=result.map)
+
+
 def _log_numbers(
-    trainer: Trainer, path: Path, rows: list[dict[str, Any]], images: list[tuple[int, np.ndarray]]
+    state: TrainState, path: Path, rows: list[dict[str, Any]], images: list[tuple[int, np.ndarray]]
 ) -> None:
     if not rows:
         return
@@ -195,9 +199,9 @@ def _log_numbers(
         fh.writelines(json.dumps(row) + "\n" for row in rows)
     keys = sorted({key for row in rows for key in row if key.startswith("map_")})
     means = {f"validation/{key}": float(np.mean([row[key] for row in rows if key in row])) for key in keys}
-    trainer.acc.log(means, step=trainer.global_step)
-    for tracker in trainer.acc.trackers:
+    state.acc.log(means, step=state.step)
+    for tracker in state.acc.trackers:
         if tracker.name == "tensorboard":
             # Composites differ in width (film aspect), so each is its own image.
             for k, image in images:
-                tracker.writer.add_image(f"validation/{k}", image, trainer.global_step, dataformats="HWC")
+                tracker.writer.add_image(f"validation/{k}", image, state.step, dataformats="HWC")

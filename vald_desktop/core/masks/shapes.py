@@ -16,6 +16,7 @@ import io
 import logging
 import os
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -78,7 +79,7 @@ def _inner_zip(path: Path) -> zipfile.ZipFile:
     return zipfile.ZipFile(path)
 
 
-def iter_raw_masks(path: Path, max_side: int = 256):
+def iter_raw_masks(path: Path, max_side: int = 256) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (name, bool mask) for each image in the masks zip, downsampled to at most ``max_side``."""
     from PIL import Image
 
