@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,59 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+# Every test in these folders carries the marker (pyproject.toml declares them all).
+FOLDER_MARKERS = {"gui": "gui", "training": "training"}
+# Tests that take seconds each on 2 cores (measured with --durations), marked slow here rather than in their
+# modules; with the decorated ones they keep the fast subset under a minute. Relative to tests/; a parametrised
+# test by its name marks every case.
+SLOW = frozenset(
+    {
+        # whole `vald run` commands in-process, each loading the model and writing every output
+        "engine/test_run_command.py::test_the_model_s_recommended_noise_and_confinement_apply_unless_overridden",
+        "engine/test_run_command.py::test_the_model_s_recommended_value_applies_unless_the_flag_says_otherwise",
+        "engine/test_engine_inversion.py::test_vald_run_noise_flag_reaches_the_record",
+        # loads a second model and re-encodes a film
+        "engine/test_engine_cache.py::test_a_different_film_is_encoded_and_a_model_switch_empties_the_caches",
+        # Inception forward passes on the CPU
+        "evaluation/test_eval_fid.py::test_features_have_pool3_shape_and_are_deterministic",
+        "evaluation/test_eval_fid.py::test_fid_between_sets_is_cached_and_positive",
+        # worker processes rendering phantom sets
+        "phantoms/test_phantoms_files.py::test_both_sides_writes_each_sided_prompt_twice_on_one_anatomy",
+        "phantoms/test_phantoms_files.py::test_any_number_of_workers_writes_the_same_files",
+        # a 2k JPEG 2000 decode and a helper process, each watched for GUI stalls
+        "gui/test_gui_stall.py::test_opening_a_2k_jpeg2000_film_never_freezes_the_window",
+        "gui/test_gui_stall.py::test_automatic_mask_from_the_helper_process_is_the_one_found_here",
+        # waits out the node's 2 s timeout
+        "gui/test_gui_pacs.py::test_a_silent_pacs_times_out_with_a_sentence_while_the_window_stays_responsive",
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by these markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    seen: set[str] = set()
+    collected: set[Path] = set()
+    for item in items:
+        path = item.path.resolve()
+        if not path.is_relative_to(TESTS):
+            continue
+        collected.add(path)
+        rel = path.relative_to(TESTS)
+        marker = FOLDER_MARKERS.get(rel.parts[0])
+        if marker:
+            item.add_marker(marker)
+        if "orthanc" in getattr(item, "fixturenames", ()):
+            item.add_marker("orthanc")
+        node = f"{rel.as_posix()}::{item.name.split('[')[0]}"
+        if node in SLOW:
+            item.add_marker("slow")
+            seen.add(node)
+    for node in sorted(SLOW - seen):
+        if TESTS / node.split("::")[0] in collected:
+            # The file was collected but the test is gone or renamed: the list would silently stop marking it.
+            warnings.warn(pytest.PytestWarning(f"tests/conftest.py SLOW names no test: {node}"), stacklevel=1)
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +102,15 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny-model") / "tiny"
     build_tiny_model(out, seed=0)
     return out
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections, held for the whole test.
+
+    The socket is bound but never listens: connecting gets "connection refused" at once, and no other process can
+    take the port meanwhile (unlike a port found free and released, which anything may grab before it is used).
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])

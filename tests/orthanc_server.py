@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,17 @@ ORTHANC_AET = "ORTHANCTEST"
 ALLOWED_AET = "VALDTEST"
 
 
+# Where Orthanc would send to the allowed AE; it never does here, so nothing binds it.
+ALLOWED_AET_PORT = 11112
+# Ports are picked before Orthanc binds them, so another process can take one meanwhile: then retry with new ones.
+START_ATTEMPTS = 5
+
+
 def free_port() -> int:
+    """A port free right now, released on return: only for a separate process that binds it and can be retried.
+
+    A test that needs a port nobody answers on uses the ``closed_port`` fixture, which holds its port.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -43,20 +54,18 @@ class Orthanc:
             return json.loads(resp.read())
 
 
-@pytest.fixture(scope="module", name="orthanc")
-def orthanc_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
-    """A private Orthanc on 127.0.0.1: own free ports, temp storage, only ALLOWED_AET may echo or store.
+class PortTaken(Exception):
+    """Orthanc could not bind a port picked for it: another process took it in the meantime."""
 
-    One per test module (and per xdist worker), so parallel runs never share ports or storage.
-    """
-    tmp_path = tmp_path_factory.mktemp("orthanc")
-    if not Path(ORTHANC).exists():
-        pytest.skip("Orthanc is not installed (make setup installs it)")
+
+def _start(folder: Path) -> tuple[subprocess.Popen[bytes], Orthanc, Any]:
+    """Start one Orthanc on fresh ports in ``folder`` and wait until it answers as itself on both ports."""
     dicom_port, http_port = free_port(), free_port()
+    name = f"vald-test-{uuid.uuid4().hex[:12]}"  # a server that answers with another name is not ours
     config = {
-        "Name": "vald-export-test",
-        "StorageDirectory": str(tmp_path / "orthanc-storage"),
-        "IndexDirectory": str(tmp_path / "orthanc-index"),
+        "Name": name,
+        "StorageDirectory": str(folder / "orthanc-storage"),
+        "IndexDirectory": str(folder / "orthanc-index"),
         "DicomAet": ORTHANC_AET,
         "DicomPort": dicom_port,
         "HttpPort": http_port,
@@ -66,38 +75,68 @@ def orthanc_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthan
         "DicomAlwaysAllowEcho": False,
         "DicomCheckModalityHost": True,
         "DicomCheckCalledAet": True,
-        # The port is where Orthanc would send to; it never does here.
-        "DicomModalities": {"vald": [ALLOWED_AET, "127.0.0.1", free_port()]},
+        "DicomModalities": {"vald": [ALLOWED_AET, "127.0.0.1", ALLOWED_AET_PORT]},
         "Plugins": [],
         "ConcurrentJobs": 1,
         "HttpThreadsCount": 2,
         "SaveJobs": False,
     }
-    cfg = tmp_path / "orthanc.json"
+    cfg = folder / "orthanc.json"
     cfg.write_text(json.dumps(config))
-    log = open(tmp_path / "orthanc.log", "wb")  # noqa: SIM115 - closed at teardown
+    log_path = folder / "orthanc.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen([ORTHANC, str(cfg)], stdout=log, stderr=subprocess.STDOUT)
     server = Orthanc(dicom_port, http_port, ORTHANC_AET, ALLOWED_AET)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"Orthanc exited at start: {(tmp_path / 'orthanc.log').read_text()[-800:]}")
-            try:
-                server.rest("/system")
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            log.close()
+            text = log_path.read_text(errors="replace")
+            taken = [line for line in text.splitlines() if "already in use" in line]
+            if taken:
+                raise PortTaken(taken[0])
+            pytest.fail(f"Orthanc exited at start: {text[-800:]}")
+        try:
+            # Orthanc binds its DICOM port before its HTTP port: answering as itself on HTTP means both are its own.
+            info = server.rest("/system")
+            if isinstance(info, dict) and info.get("Name") == name:
                 socket.create_connection(("127.0.0.1", dicom_port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("Orthanc did not open its HTTP port within 30 s")
-                time.sleep(0.1)
+                return proc, server, log
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            _stop(proc, log)
+            pytest.fail("Orthanc did not answer on its ports within 30 s")
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Any) -> None:
+    # A throwaway server: a short grace period, then kill (Orthanc's clean shutdown takes seconds).
+    proc.terminate()
+    try:
+        proc.wait(timeout=1)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="module", name="orthanc")
+def orthanc_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    """A private Orthanc on 127.0.0.1: own free ports, temp storage, only ALLOWED_AET may echo or store.
+
+    One per test module (and per xdist worker), so parallel runs never share ports or storage.
+    """
+    if not Path(ORTHANC).exists():
+        pytest.skip("Orthanc is not installed (make setup installs it)")
+    for attempt in range(START_ATTEMPTS):
+        try:
+            proc, server, log = _start(tmp_path_factory.mktemp("orthanc"))
+            break
+        except PortTaken as exc:
+            if attempt == START_ATTEMPTS - 1:
+                pytest.fail(f"Orthanc found its ports taken {START_ATTEMPTS} times: {exc}")
+    try:
         yield server
     finally:
-        # A throwaway server: a short grace period, then kill (Orthanc's clean shutdown takes seconds).
-        proc.terminate()
-        try:
-            proc.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
+        _stop(proc, log)

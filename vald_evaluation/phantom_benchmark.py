@@ -3,7 +3,9 @@
 For each abnormal finding: AUROC and average precision of |M| against the lesion mask inside the lung mask, Dice at the
 best threshold, SSIM(counterfactual, twin) - SSIM(input, twin), and the mean change outside the lesion. For induction
 prompts ("large lung opacity on the left/right") on healthy phantoms: the share of the induced change that lands in
-the named lung (patient side). ``run_sweep`` repeats the benchmark for several settings and tabulates them.
+the named lung (patient side). With a feature function (``fid_features``): FID of the counterfactuals against the
+real healthy twins, beside FID of the abnormal inputs against them (all findings pooled). ``run_sweep`` repeats the
+benchmark for several settings and tabulates them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from vald_phantoms.phantom import FINDINGS, Phantom, make_phantom, phantom_seed,
 ABNORMAL = tuple(f for f in FINDINGS if f != "normal")
 # Runner: (image, settings, lung mask) -> an object with ``counterfactual`` and ``map`` (reference - counterfactual).
 Runner = Callable[[np.ndarray, RunSettings, Any], Any]
+# Images -> pool3 features (N, 2048): ``metrics_fid.array_features`` with a loaded FID Inception.
+FeatureFn = Callable[[list[np.ndarray]], np.ndarray]
 # A held-out seed offset: training phantoms use small seeds, the benchmark draws from another stream.
 INDUCTION_SEED_OFFSET = 1_000_003
 
@@ -79,6 +83,7 @@ def run_benchmark(
     n_induction: int | None = None,
     progress: Callable[[str], None] | None = None,
     named_negative: bool = False,
+    fid_features: FeatureFn | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark on ``n`` fresh abnormal phantoms (+ induction on healthy ones); returns the summary dict.
 
@@ -92,6 +97,7 @@ def run_benchmark(
     findings = tuple(findings)
     per_finding: dict[str, list[dict[str, float]]] = {f: [] for f in findings}
     seconds: list[float] = []
+    kept: dict[str, list[np.ndarray]] = {"twins": [], "inputs": [], "counterfactuals": []}  # for FID only
     for i in range(n):
         finding = findings[i % len(findings)]
         ph = make_phantom(phantom_seed(seed, i), finding, size)
@@ -100,6 +106,10 @@ def run_benchmark(
         result = runner(ph.image, used, phantom_mask(ph))
         seconds.append(time.perf_counter() - t0)
         per_finding[finding].append(score_counterfactual(ph, result.counterfactual, result.map))
+        if fid_features is not None:
+            kept["twins"].append(ph.healthy)
+            kept["inputs"].append(ph.image)
+            kept["counterfactuals"].append(np.asarray(result.counterfactual, dtype=np.float32))
         if progress:
             progress(f"{i + 1}/{n} {finding}")
 
@@ -131,8 +141,22 @@ def run_benchmark(
         "size": size,
         "settings": settings.to_dict(),
         "named_negative": named_negative,
+        **_fid_summary(fid_features, kept),
     }
     return summary
+
+
+def _fid_summary(features: FeatureFn | None, kept: dict[str, list[np.ndarray]]) -> dict[str, float]:
+    """FID of the counterfactuals and of the inputs against the healthy twins (NaN without features)."""
+    if features is None or len(kept["twins"]) < 2:
+        return {"fid": math.nan, "fid_input": math.nan}
+    from vald_evaluation.frechet import GaussianStats, fid_from_stats
+
+    twins = GaussianStats.from_features(features(kept["twins"]))
+    return {
+        key: fid_from_stats(twins, GaussianStats.from_features(features(kept[name])))
+        for key, name in (("fid", "counterfactuals"), ("fid_input", "inputs"))
+    }
 
 
 _BOOL_WORDS = {
@@ -195,6 +219,7 @@ def run_sweep(
     size: int = 128,
     progress: Callable[[str], None] | None = None,
     named_negative: bool = False,
+    fid_features: FeatureFn | None = None,
 ) -> list[dict[str, Any]]:
     """The benchmark for the base settings and each override; one row (label + summary) per setting."""
     rows = []
@@ -203,7 +228,14 @@ def run_sweep(
         *((spec, base.replace(**parse_override(spec))) for spec in specs),
     ]:
         summary = run_benchmark(
-            runner, n, seed, settings, size, progress=progress, named_negative=named_negative
+            runner,
+            n,
+            seed,
+            settings,
+            size,
+            progress=progress,
+            named_negative=named_negative,
+            fid_features=fid_features,
         )
         rows.append({"label": label, "summary": summary})
     return rows
@@ -262,14 +294,22 @@ def summary_table(summary: dict[str, Any]) -> str:
         f"\nInduction laterality (share of induced change in the named lung, {summary['n_induction']} films): "
         f"{_fmt(summary['induction_laterality'])}; named lung dominant in {_fmt(summary['induction_correct'])} of them."
     )
+    if not math.isnan(summary.get("fid", math.nan)):
+        lines.append(
+            f"FID against the real healthy twins ({summary['n']} films, lower is closer to healthy): "
+            f"counterfactuals {_fmt(summary['fid'], 2)}, abnormal inputs {_fmt(summary['fid_input'], 2)}."
+        )
     return "\n".join(lines)
 
 
 def sweep_table(rows: list[dict[str, Any]]) -> str:
-    """Markdown: one row per setting with means over findings, laterality and seconds per image."""
+    """Markdown: one row per setting with means over findings, laterality, FID (when made) and seconds per image."""
+    with_fid = any(not math.isnan(row["summary"].get("fid", math.nan)) for row in rows)
     lines = [
-        "| setting | AUROC | AP | Dice | SSIM gain | outside change | laterality | s/image |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| setting | AUROC | AP | Dice | SSIM gain | outside change | laterality |"
+        + (" FID |" if with_fid else "")
+        + " s/image |",
+        "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if with_fid else "") + "---:|",
     ]
     for row in rows:
         s = row["summary"]
@@ -280,7 +320,9 @@ def sweep_table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['label']} | {_fmt(mean['auroc'])} | {_fmt(mean['ap'])} | {_fmt(mean['dice'])} | "
             f"{_fmt(mean['ssim_gain'], 4)} | {_fmt(mean['outside_change'], 4)} | "
-            f"{_fmt(s['induction_laterality'])} | {_fmt(s['seconds_per_image'], 2)} |"
+            f"{_fmt(s['induction_laterality'])} |"
+            + (f" {_fmt(s.get('fid', math.nan), 2)} |" if with_fid else "")
+            + f" {_fmt(s['seconds_per_image'], 2)} |"
         )
     return "\n".join(lines)
 

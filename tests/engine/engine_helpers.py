@@ -1,23 +1,26 @@
-"""Helpers for the engine tests (a stand-in lung mask, a forward-call counter); a unique name, not conftest."""
+"""Helpers for the engine tests (a lung mask from a bool array, a forward-call counter, a PNG's run record); a
+unique name, not conftest."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
+
+from vald_desktop.core.engine.provenance import PNG_KEY
+from vald_desktop.core.masks.lung_mask import LungMask
 
 
-class StandInMask:
-    """Anything with bool ``mask``/``left``/``right`` arrays works as a lung mask (patient left = image right)."""
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.mask = mask
-        cols = np.arange(mask.shape[1])[None, :]
-        self.left = mask & (cols >= mask.shape[1] // 2)
-        self.right = mask & (cols < mask.shape[1] // 2)
-        self.source = "test"
+def lung_mask_of(mask: np.ndarray) -> LungMask:
+    """A LungMask split at the middle column (patient left = image right), whatever the array's shape."""
+    mask = np.asarray(mask, bool)
+    cols = np.arange(mask.shape[1])[None, :]
+    return LungMask(mask, mask & (cols >= mask.shape[1] // 2), mask & (cols < mask.shape[1] // 2), "test")
 
 
 @contextlib.contextmanager
@@ -33,3 +36,11 @@ def count_forward(module: Any) -> Iterator[list[int]]:
         yield calls
     finally:
         handle.remove()
+
+
+def png_record(path: Path) -> dict[str, Any] | None:
+    """The run record in a PNG's text chunk, read as any PNG reader would."""
+    with Image.open(path) as im:
+        im.load()
+        raw = dict(getattr(im, "text", {})).get(PNG_KEY)
+    return None if raw is None else json.loads(raw)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_helpers import StandInMask
+from engine_helpers import lung_mask_of
 
 from vald_desktop.core.attribution.maps import (
     OverlayStyle,
     colorbar,
     composite,
     lung_stats,
+    normalise,
     render_overlay,
     signed_map,
 )
@@ -53,7 +54,12 @@ def test_overlay_is_red_where_evidence_was_removed_and_blue_where_added():
 def test_overlay_of_an_empty_map_is_the_plain_film():
     base = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
     rgb = render_overlay(base, np.zeros_like(base))
-    assert np.array_equal(rgb[..., 0], rgb[..., 2])
+    gray = np.round(base * 255).astype(np.uint8)
+    assert (
+        gray.min() == 0 and gray.max() == 255 and len(np.unique(gray)) == 64
+    )  # a real ramp, not a flat picture
+    for channel in range(3):
+        np.testing.assert_array_equal(rgb[..., channel], gray, err_msg=f"channel {channel} is not the film")
 
 
 def test_style_and_shape_errors_are_sentences():
@@ -79,10 +85,35 @@ def test_lung_stats_follow_the_patient_left_is_image_right_convention():
     mask = np.zeros((20, 20), bool)
     mask[4:16, 2:8] = True
     mask[4:16, 12:18] = True
-    lung = StandInMask(mask)
+    lung = lung_mask_of(mask)
     m = np.zeros((20, 20), np.float32)
     m[4:10, 12:18] = 0.5  # half of the lung on the image right = patient left
-    stats = lung_stats(m, lung, threshold=0.1)
+    stats = lung_stats(m, lung, OverlayStyle())
     assert stats["left"]["area_pct"] == pytest.approx(50.0)
     assert stats["left"]["max"] == pytest.approx(0.5)
     assert stats["right"]["area_pct"] == 0.0 and stats["right"]["max"] == 0.0
+
+
+@pytest.mark.parametrize("threshold", [0.1, 0.4])
+def test_lung_stats_count_the_pixels_the_overlay_paints_red(threshold):
+    # One rule: a lung pixel counts where the overlay draws it red, M above threshold x the |M| percentile scale.
+    # Two strong outliers set max|M| far above that scale, so a max-based cut would count almost nothing.
+    rng = np.random.default_rng(1)
+    mask = np.zeros((40, 40), bool)
+    mask[5:35, 2:18] = True
+    mask[5:35, 22:38] = True
+    m = np.where(mask, rng.normal(0.0, 0.05, mask.shape), 0.0).astype(np.float32)
+    m[6, 23] = m[7, 3] = 2.0
+    lung = lung_mask_of(mask)
+    style = OverlayStyle(mode="signed", opacity=1.0, threshold=threshold)
+    stats = lung_stats(m, lung, style)
+    drawn_red = normalise(m, style) > threshold  # the overlay's own cut: nothing at or below it
+    for side, region in (("left", lung.left), ("right", lung.right)):
+        want = 100.0 * np.count_nonzero(drawn_red[region]) / np.count_nonzero(region)
+        assert 5.0 < want < 95.0
+        assert stats[side]["area_pct"] == pytest.approx(want), side
+    rgb = render_overlay(np.full(m.shape, 0.5, np.float32), m, style).astype(int)
+    clearly_red = rgb[..., 0] - rgb[..., 2] > 20
+    assert clearly_red.any() and not (clearly_red & ~drawn_red).any(), "the overlay paints pixels not counted"
+    by_max = np.count_nonzero(m[mask] > threshold * np.abs(m).max())
+    assert by_max < np.count_nonzero(drawn_red) / 5

@@ -61,7 +61,7 @@ def test_out_of_range_floor_is_refused_with_a_sentence(bad):
 
 def test_engine_run_with_a_floor_is_the_soft_thresholded_run(engine, film, left_lung_mask):
     plain = engine.run(film, RunSettings(**SETTINGS), mask=left_lung_mask)
-    edit = plain.counterfactual - plain.reference
+    edit = plain.counterfactual - plain.original
     floor = float(np.percentile(np.abs(edit), 60))
     floored = engine.run(film, RunSettings(**SETTINGS, edit_floor=floor), mask=left_lung_mask)
     small = np.abs(edit) <= floor

@@ -37,8 +37,16 @@ def test_a_different_film_is_encoded_and_a_model_switch_empties_the_caches(tiny_
     assert eng.stats["vae_encode"] == 3
 
 
-def test_cached_run_matches_an_uncached_one(tiny_model_dir, engine, film):
+def test_a_cached_rerun_encodes_nothing_and_matches_the_cold_run(tiny_model_dir, film):
+    eng = Engine(tiny_model_dir, device="cpu")
     settings = RunSettings(**FAST, prompt="large lung opacity on the left", seed=11)
-    warm = engine.run(film, settings)
-    cold = Engine(tiny_model_dir, device="cpu").run(film, settings)
-    assert (warm.counterfactual == cold.counterfactual).all()
+    cold = eng.run(film, settings)
+    assert cold.record["cache"] == {"film": False, "text": False}
+    assert eng.stats == {"vae_encode": 1, "text_encode": 2, "film_cache_hits": 0, "text_cache_hits": 0}
+    with count_forward(eng.pipe.vae.encoder) as enc, count_forward(eng.pipe.text_encoder) as txt:
+        warm = eng.run(film, settings)
+    assert (enc[0], txt[0]) == (0, 0), "the cached run went through the VAE encoder or the text encoder"
+    assert warm.record["cache"] == {"film": True, "text": True}
+    # One film hit, two text hits (the prompt and the empty negative prompt), no new encodes.
+    assert eng.stats == {"vae_encode": 1, "text_encode": 2, "film_cache_hits": 1, "text_cache_hits": 2}
+    assert (warm.counterfactual == cold.counterfactual).all(), "the cached latents or embeddings differ"

@@ -28,8 +28,8 @@ def test_confined_run_keeps_pixels_outside_the_lungs(engine, film, left_lung_mas
     )
     inside = left_lung_mask.mask
     # Right up to the lung edge: the dilated latent margin around the lungs is not left to show edits.
-    np.testing.assert_array_equal(result.counterfactual[~inside], result.reference[~inside])
-    assert np.abs(result.counterfactual - result.reference)[inside].mean() > 1e-3, (
+    np.testing.assert_array_equal(result.counterfactual[~inside], result.original[~inside])
+    assert np.abs(result.counterfactual - result.original)[inside].mean() > 1e-3, (
         "nothing changed in the lung"
     )
 
@@ -37,7 +37,9 @@ def test_confined_run_keeps_pixels_outside_the_lungs(engine, film, left_lung_mas
 def test_confined_decoder_output_shows_the_reconstruction_outside(engine, film, left_lung_mask):
     s = RunSettings(**SETTINGS, confine_to_mask=True, reference="input")
     confined = engine.run(film, s, mask=left_lung_mask)
-    reconstruction = engine._films[engine._film_key(film)].reconstruction
+    entry, cached = engine._film(film)
+    assert cached, "the run did not keep the film in the cache"
+    reconstruction = entry.reconstruction
     outside = ~left_lung_mask.mask
     np.testing.assert_allclose(confined.counterfactual[outside], reconstruction[outside], atol=1e-6)
     assert np.abs(confined.counterfactual - film)[outside].max() > 0, "the decoder's blur should show outside"
@@ -46,7 +48,7 @@ def test_confined_decoder_output_shows_the_reconstruction_outside(engine, film, 
 def test_unconfined_run_does_change_outside_the_lungs(engine, film, left_lung_mask):
     result = engine.run(film, RunSettings(**SETTINGS), mask=left_lung_mask)
     far = _far_outside(left_lung_mask.mask)
-    assert np.abs(result.counterfactual - result.reference)[far].max() > 1e-3
+    assert np.abs(result.counterfactual - result.original)[far].max() > 1e-3
 
 
 def test_last_step_puts_the_original_latents_back_outside_the_mask():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_helpers import StandInMask
+from engine_helpers import lung_mask_of
 
 from vald_desktop.core.base.errors import FilmError, MaskError, ModelError, SettingsError
 from vald_desktop.core.base.settings import RunSettings
@@ -53,9 +53,11 @@ def test_bad_inputs_fail_before_the_model_loads(tmp_path, film):
     with pytest.raises(FilmError):
         eng.run(np.zeros((2, 20, 20, 5), np.float32), s)
     with pytest.raises(MaskError, match="film is 56x72"):
-        eng.run(film, s, mask=StandInMask(np.ones((10, 10), bool)))
+        eng.run(film, s, mask=lung_mask_of(np.ones((10, 10), bool)))
     with pytest.raises(MaskError, match="empty"):
-        eng.run(film, s, mask=StandInMask(np.zeros(film.shape, bool)))
+        eng.run(film, s, mask=lung_mask_of(np.zeros(film.shape, bool)))
+    with pytest.raises(MaskError, match="no pixel data"):
+        eng.run(film, s, mask=np.ones(film.shape, bool))  # type: ignore[arg-type]
     with pytest.raises(SettingsError):
         eng.run(film, s.replace(confine_to_mask=True))
     with pytest.raises(SettingsError):

@@ -19,16 +19,16 @@ FAST = dict(steps=6, strength=0.5, preview_every=0, mask_mode="none")
 
 
 @pytest.fixture
-def final_latents(engine, monkeypatch):
-    """The latents each run hands to the VAE decoder (its last decode is the result of the only seed)."""
+def final_latents(own_engine, monkeypatch):
+    """The latents each run of ``own_engine`` hands to the VAE decoder (its last decode is the only seed's result)."""
     seen: list[torch.Tensor] = []
-    decode = engine._decode
+    decode = own_engine._decode
 
     def spy(latents, placement):
         seen.append(latents.detach().clone())
         return decode(latents, placement)
 
-    monkeypatch.setattr(engine, "_decode", spy)
+    monkeypatch.setattr(own_engine, "_decode", spy)
     return seen
 
 
@@ -40,13 +40,15 @@ def _relative_error(latents, reference) -> float:
     return float((latents - reference).abs().mean() / reference.abs().mean())
 
 
-def test_inverted_start_denoises_back_to_the_film_where_random_noise_does_not(engine, film, final_latents):
+def test_inverted_start_denoises_back_to_the_film_where_random_noise_does_not(
+    own_engine, film, final_latents
+):
     # Same (empty) prompt for inversion and denoising, no guidance, DDIM: the round trip should return the film.
     errors = {}
     for noise, steps in (("random", 10), ("inverted", 10), ("inverted", 20)):
         s = RunSettings(**FAST | {"steps": steps}, prompt="", guidance=1.0, scheduler="ddim", noise=noise)
-        engine.run(film, s)
-        errors[noise, steps] = _relative_error(final_latents[-1], _film_latents(engine))
+        own_engine.run(film, s)
+        errors[noise, steps] = _relative_error(final_latents[-1], _film_latents(own_engine))
     # Measured on the tiny random-weight model: random 24.8, inverted 2.8 (10 steps) and 1.9 (20 steps), relative
     # to the latents' mean magnitude (the tiny VAE's latents are ~0.04, so the numbers look large).
     assert errors["inverted", 10] < errors["random", 10] / 4, errors
@@ -54,14 +56,15 @@ def test_inverted_start_denoises_back_to_the_film_where_random_noise_does_not(en
     assert errors["inverted", 20] < errors["inverted", 10], errors
 
 
-def test_inverted_start_is_exact_for_a_noise_predictor_that_ignores_its_input(engine, film, monkeypatch):
+def test_inverted_start_is_exact_for_a_noise_predictor_that_ignores_its_input(own_engine, film, monkeypatch):
     # With a constant noise prediction DDIM inversion and DDIM denoising are exact inverses, so the result is known
-    # in closed form: the last DDIM step lands on level final_alpha_cumprod with that same noise.
+    # in closed form: the last DDIM step lands on level final_alpha_cumprod with that same noise. The engine is the
+    # test's own: the stand-in UNet's inversion stays in its cache, under the key a real DDIM or Euler run would use.
+    engine = own_engine
     constant = torch.randn(_shape_of_film_latents(engine, film), generator=torch.Generator().manual_seed(3))
     monkeypatch.setattr(engine.pipe.unet, "forward", lambda x, *a, **k: (constant.expand_as(x).to(x.dtype),))
     seen = []
     monkeypatch.setattr(engine, "_decode", lambda lat, placement: seen.append(lat.clone()) or film)
-    # reference "input": the stand-in decoder must not leave a fake reconstruction in the shared engine's cache.
     s = RunSettings(**FAST, prompt="", guidance=1.0, scheduler="ddim", noise="inverted", reference="input")
     engine.run(film, s)
     a = float(engine.pipe.scheduler.final_alpha_cumprod)

@@ -13,13 +13,13 @@ FAST = dict(steps=8, strength=0.5, preview_every=0)
 
 def test_run_returns_counterfactual_and_map_on_the_films_own_grid(engine, film, left_lung_mask):
     result = engine.run(film, RunSettings(**FAST), mask=left_lung_mask)
-    for name in ("original", "reference", "counterfactual", "map"):
+    for name in ("original", "counterfactual", "map"):
         arr = getattr(result, name)
         assert arr.shape == film.shape, f"{name} is not on the film's grid"
         assert arr.dtype == np.float32
     assert result.counterfactual.min() >= 0.0 and result.counterfactual.max() <= 1.0
     inside = left_lung_mask.mask
-    expected = (result.reference - result.counterfactual)[inside]
+    expected = (result.original - result.counterfactual)[inside]
     np.testing.assert_allclose(result.map[inside], expected, atol=1e-6)
     assert np.all(result.map[~inside] == 0), "the map shows change outside the lung mask"
     assert np.abs(result.map[inside]).max() > 0, (
@@ -78,7 +78,7 @@ def test_multi_seed_consensus_gives_mean_map_and_spread(engine, film, left_lung_
 
 def test_reference_input_measures_against_the_film_itself(engine, film):
     result = engine.run(film, RunSettings(**FAST, reference="input", mask_mode="none"))
-    np.testing.assert_array_equal(result.reference, film)
+    np.testing.assert_array_equal(result.original, film)
     np.testing.assert_allclose(result.map, film - result.counterfactual, atol=1e-6)
 
 

@@ -11,7 +11,7 @@ import torch
 from vald_desktop.core.base.errors import ManifestError, ModelError
 from vald_desktop.core.base.settings import RunSettings
 from vald_desktop.core.engine import models
-from vald_desktop.core.engine.manifest import write_manifest
+from vald_desktop.core.engine.manifest import manifest_hash, write_manifest
 from vald_desktop.core.engine.models import check_model_dir, load_pipeline, resolve_model_dir
 
 
@@ -60,10 +60,16 @@ def test_pickle_weights_are_refused_naming_the_converter(model_copy):
 
 
 def test_training_checkpoints_beside_the_weights_do_not_block_loading(model_copy):
-    # A model trained in place keeps optimizer/EMA pickles in hidden .checkpoints; diffusers never reads them.
-    (model_copy / ".checkpoints" / "checkpoint-200").mkdir(parents=True)
-    (model_copy / ".checkpoints" / "checkpoint-200" / "optimizer.pt").write_bytes(b"state")
-    check_model_dir(model_copy)
+    # A model trained in place keeps optimizer/EMA pickles in hidden .checkpoints; diffusers never reads them, so
+    # they are neither refused as pickles nor covered by the manifest, and the model loads as it is.
+    checkpoint = model_copy / ".checkpoints" / "checkpoint-200"
+    (checkpoint / "unet").mkdir(parents=True)
+    (checkpoint / "optimizer.pt").write_bytes(b"state")
+    (checkpoint / "unet" / "diffusion_pytorch_model.bin").write_bytes(b"not a pickle at all")
+    assert models.pickle_files(model_copy) == []
+    pipe, info = load_pipeline(model_copy, "cpu")
+    assert info.path == model_copy.resolve() and info.manifest_hash == manifest_hash(model_copy)
+    assert type(pipe.unet).__name__ == "UNet2DConditionModel" and info.native_size == 64
 
 
 def test_a_changed_weight_file_fails_the_manifest(model_copy):

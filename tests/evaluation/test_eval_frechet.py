@@ -75,13 +75,34 @@ def test_mismatched_dimensions_raise_a_data_error() -> None:
         GaussianStats.from_features(np.zeros((1, 5)))
 
 
+def _frechet_on_the_range(a: GaussianStats, b: GaussianStats, rank: int) -> float:
+    """The full formula restricted to the range of S1 (its ``rank`` non-zero eigenvalues).
+
+    S1 = Q B Q^T there, and tr((S1 S2)^1/2) = tr((B^1/2 Q^T S2 Q B^1/2)^1/2) with every matrix full-rank: no square
+    root is taken of a rounding-level eigenvalue, so this is accurate to float64 rounding.
+    """
+    q = np.linalg.eigh(a.sigma)[1][:, -rank:]
+    vals, vecs = np.linalg.eigh(q.T @ a.sigma @ q)
+    root = (vecs * np.sqrt(vals)) @ vecs.T
+    inner = root @ q.T @ b.sigma @ q @ root
+    tr_covmean = np.sqrt(np.linalg.eigvalsh(0.5 * (inner + inner.T))).sum()
+    diff = a.mu - b.mu
+    return float(diff @ diff + np.trace(a.sigma) + np.trace(b.sigma) - 2 * tr_covmean)
+
+
 @pytest.mark.parametrize("n1,n2", [(5, 9), (30, 30)])
 def test_low_rank_shortcut_equals_full_computation(n1: int, n2: int) -> None:
+    d = 48
     rng = np.random.default_rng(n1)
-    f1 = rng.standard_normal((n1, 48)) * 2 + 1
-    f2 = rng.standard_normal((n2, 48))
+    f1 = rng.standard_normal((n1, d)) * 2 + 1
+    f2 = rng.standard_normal((n2, d))
     a, b = GaussianStats.from_features(f1), GaussianStats.from_features(f2)
     assert a.features is not None and b.features is not None
-    full = frechet_distance(a.mu, a.sigma, b.mu, b.sigma)
-    assert frechet_distance_low_rank(f1, f2) == pytest.approx(full, rel=1e-8)
-    assert fid_from_stats(a, b) == pytest.approx(_scipy_fid(a.mu, a.sigma, b.mu, b.sigma), rel=1e-6)
+    reference = _frechet_on_the_range(a, b, rank=n1 - 1)  # n1 centred samples span n1 - 1 dimensions
+    assert frechet_distance_low_rank(f1, f2) == pytest.approx(reference, rel=1e-12)
+    assert fid_from_stats(a, b) == pytest.approx(reference, rel=1e-12)
+    # The d x d paths take square roots of up to d rounding-level eigenvalues (~eps·‖S1‖·‖S2‖ each), doubled in FID.
+    eps = np.finfo(np.float64).eps
+    tol = 2 * d * np.sqrt(eps * np.linalg.norm(a.sigma, 2) * np.linalg.norm(b.sigma, 2))
+    assert frechet_distance(a.mu, a.sigma, b.mu, b.sigma) == pytest.approx(reference, rel=0, abs=tol)
+    assert _scipy_fid(a.mu, a.sigma, b.mu, b.sigma) == pytest.approx(reference, rel=0, abs=tol)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from vald_desktop.cli import main
 from vald_evaluation.inception_fid import FIDInceptionV3
@@ -26,11 +28,11 @@ def _vald(args: list[str], rank: int, world: int) -> subprocess.Popen[bytes]:
 
 def _random_fid_weights(path: Path) -> Path:
     torch.manual_seed(0)
-    state = FIDInceptionV3().state_dict()
+    state = {k: v for k, v in FIDInceptionV3().state_dict().items() if not k.endswith("num_batches_tracked")}
     for key, value in state.items():
         if key.endswith("conv.weight"):
             value.normal_(0, (2.0 / value[0].numel()) ** 0.5)
-    torch.save(state, path)
+    save_file(state, str(path))
     return path
 
 
@@ -70,16 +72,23 @@ def test_sharded_runs_feed_the_paper_tables(tiny_model_dir: Path, tmp_path: Path
     (chexpert / "train.csv").write_text("\n".join(rows) + "\n")
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    weights = _random_fid_weights(tmp_path / "fid.pth")
+    weights = _random_fid_weights(tmp_path / "fid.safetensors")
     out = tmp_path / "tables"
     args = ["evaluate", "paper", "--data", str(data), "--generated", str(gen), "--chexpert", str(chexpert)]
     assert (
         main([*args, "--out", str(out), "--fid-weights", str(weights), "--device", "cpu", "--batch", "8"])
         == 0
     )
-    for number in (1, 2, 3, 4):
-        lines = (out / f"table{number}.csv").read_text().splitlines()
-        assert len(lines) >= 2, f"table {number} is empty"
-        assert all(float(line.split(",")[2]) >= 0 for line in lines[1:])
-    table1 = {line.split(",")[0] for line in (out / "table1.csv").read_text().splitlines()[1:]}
-    assert table1 == {"COVID", "Lung_Opacity", '"Viral Pneumonia"'}
+    doc = json.loads((out / "tables.json").read_text())
+    # Every row of the paper's four tables has our value (FID >= 0, similarities in (0, 1]) beside the paper's.
+    for table in doc["tables"]:
+        for row in table["rows"]:
+            assert all(v is not None and v >= 0 for v in row["ours"]), (
+                table["number"],
+                row["set1"],
+                row["set2"],
+            )
+            assert len(row["paper"]) == len(row["ours"]) == len(table["metrics"])
+        assert not table["notes"], table["notes"]
+    table1 = [r["class"] for r in doc["tables"][0]["rows"]]
+    assert table1 == ["Lung_Opacity"] * 3 + ["Viral Pneumonia"] * 3 + ["COVID"] * 3

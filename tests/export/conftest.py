@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,8 @@ import pytest
 from orthanc_server import orthanc_fixture  # noqa: F401 - the shared ``orthanc`` fixture
 
 from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.result import RunResult
+from vald_desktop.core.masks.lung_mask import LungMask
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +57,7 @@ def run_record() -> dict[str, Any]:
 
 
 @pytest.fixture
-def result(panels: dict[str, Any], run_record: dict[str, Any]) -> SimpleNamespace:
+def result(panels: dict[str, Any], run_record: dict[str, Any]) -> RunResult:
     mask = panels["mask"]
     w = mask.shape[1]
     left = mask.copy()
@@ -65,11 +66,13 @@ def result(panels: dict[str, Any], run_record: dict[str, Any]) -> SimpleNamespac
     settings = RunSettings(seed=7)
     record = {**run_record, "settings": settings.to_dict(), "film_sha256": "f" * 64}
     record["model"] = {**record["model"], "path": "/home/someone/models/tiny"}
-    return SimpleNamespace(
+    return RunResult(
+        settings=settings,
         original=panels["original"],
         counterfactual=panels["counterfactual"],
+        counterfactuals=[panels["counterfactual"]],
         map=panels["map"],
-        mask=SimpleNamespace(mask=mask, left=left, right=right),
+        map_std=None,
+        mask=LungMask(mask, left, right, "file"),
         record=record,
-        settings=settings,
     )

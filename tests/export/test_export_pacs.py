@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from export_helpers import free_port
 from pydicom.dataset import Dataset
 
 from vald_desktop.core.base.errors import PacsError
@@ -61,8 +60,8 @@ def test_not_allowed_calling_aet_is_a_clear_error(orthanc, sc_file: Path) -> Non
 
 
 @pytest.mark.orthanc
-def test_wrong_port_is_a_clear_error(orthanc, sc_file: Path) -> None:  # type: ignore[no-untyped-def]
-    node = _node(orthanc, port=free_port())
+def test_wrong_port_is_a_clear_error(orthanc, closed_port: int, sc_file: Path) -> None:  # type: ignore[no-untyped-def]
+    node = _node(orthanc, port=closed_port)
     t0 = time.monotonic()
     with pytest.raises(PacsError, match="Cannot reach the PACS at 127.0.0.1:"):
         store(node, sc_file)
@@ -79,12 +78,12 @@ def refusing_scp() -> Iterator[int]:
     ae = AE(ae_title="REFUSER")
     ae.add_supported_context(SecondaryCaptureImageStorage)
     ae.add_supported_context(Verification)
-    port = free_port()
+    # Port 0: the OS picks a free port as the server binds, so no other process can take it in between.
     server = ae.start_server(
-        ("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_STORE, lambda e: 0xA700)]
+        ("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, lambda e: 0xA700)]
     )
     try:
-        yield port
+        yield int(server.socket.getsockname()[1])
     finally:
         server.shutdown()
 

@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -17,8 +16,11 @@ from PIL import Image
 from pydicom.dataset import Dataset
 
 from vald_desktop.core.base.errors import ExportError
-from vald_desktop.core.engine.provenance import read_png_record, settings_from_record
-from vald_desktop.core.export.exporter import ExportOptions, RunExporter, caption_text, identity_lines
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.provenance import PNG_KEY
+from vald_desktop.core.engine.result import RunResult
+from vald_desktop.core.export.exporter import ExportOptions, RunExporter
+from vald_desktop.core.export.records import caption_text, identity_lines
 
 
 def _tool(name: str) -> str:
@@ -56,7 +58,7 @@ def test_the_caption_says_when_guidance_ended_early(run_record: dict[str, Any]) 
 
 
 def test_pdf_report_is_one_page_and_rasterizes(
-    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
+    result: RunResult, source_dataset: Dataset, tmp_path: Path
 ) -> None:
     ex = RunExporter(
         result, source_dataset, ExportOptions(deidentify=False, show_identity=True, page_size="Letter")
@@ -82,7 +84,7 @@ def test_pdf_report_is_one_page_and_rasterizes(
 
 
 def test_deidentified_pdf_and_record_carry_no_identity(
-    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
+    result: RunResult, source_dataset: Dataset, tmp_path: Path
 ) -> None:
     ex = RunExporter(result, source_dataset, ExportOptions())  # de-identified by default
     ex.write_pdf(tmp_path / "r.pdf")
@@ -95,13 +97,14 @@ def test_deidentified_pdf_and_record_carry_no_identity(
     assert record["export"]["deidentified"] is True
 
 
-def test_png_record_round_trips(result: SimpleNamespace, tmp_path: Path) -> None:
+def test_png_record_round_trips(result: RunResult, tmp_path: Path) -> None:
     ex = RunExporter(result, None, ExportOptions(deidentify=False))
     ex.write_pngs(tmp_path / "o.png", tmp_path / "c.png")
     for name in ("o.png", "c.png"):
-        record = read_png_record(tmp_path / name)
-        assert record is not None
-        assert settings_from_record(record) == result.settings
+        with Image.open(tmp_path / name) as im:
+            im.load()
+            record = json.loads(im.text[PNG_KEY])
+        assert RunSettings.from_dict(record["settings"]) == result.settings
         assert record["model"]["manifest_sha256"] == "ab" * 32
     overlay = np.asarray(Image.open(tmp_path / "o.png"))
     assert overlay.shape == (*result.original.shape, 3)
@@ -109,7 +112,7 @@ def test_png_record_round_trips(result: SimpleNamespace, tmp_path: Path) -> None
 
 
 def test_folder_export_writes_everything_and_never_overwrites(
-    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
+    result: RunResult, source_dataset: Dataset, tmp_path: Path
 ) -> None:
     ex = RunExporter(result, source_dataset, ExportOptions())
     files = ex.export_folder(tmp_path / "out", stem="case")
@@ -130,7 +133,7 @@ def test_folder_export_writes_everything_and_never_overwrites(
 
 
 def test_identified_dicom_says_its_caption_burns_in_identity(
-    result: SimpleNamespace, source_dataset: Dataset
+    result: RunResult, source_dataset: Dataset
 ) -> None:
     ds = RunExporter(
         result, source_dataset, ExportOptions(deidentify=False, show_identity=True)
@@ -144,14 +147,12 @@ def test_identified_dicom_says_its_caption_burns_in_identity(
     assert ds.StudyInstanceUID == source_dataset.StudyInstanceUID
 
 
-def test_png_film_cannot_make_dicom(result: SimpleNamespace) -> None:
+def test_png_film_cannot_make_dicom(result: RunResult) -> None:
     with pytest.raises(ExportError, match="needs a DICOM film"):
         RunExporter(result, None).build_dicom()
 
 
-def test_read_only_folder_leaves_nothing(
-    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
-) -> None:
+def test_read_only_folder_leaves_nothing(result: RunResult, source_dataset: Dataset, tmp_path: Path) -> None:
     with read_only_folder(tmp_path / "ro") as folder:
         with pytest.raises(ExportError, match="read-only"):
             RunExporter(result, source_dataset).export_folder(folder)
@@ -159,7 +160,7 @@ def test_read_only_folder_leaves_nothing(
 
 
 def test_full_disk_leaves_no_half_exported_bundle(
-    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path
+    result: RunResult, source_dataset: Dataset, tmp_path: Path
 ) -> None:
     sizes = {
         p.name: p.stat().st_size

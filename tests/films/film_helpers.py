@@ -31,12 +31,18 @@ def _corpus_dir() -> Path | None:
 CORPUS_DIR = _corpus_dir()
 
 
-def _pydicom_test_files() -> list[Path]:
-    """pydicom's own bundled test files: many deliberately odd or broken ones (DICOMDIRs, no meta, bad VRs)."""
+def _pydicom_test_dir() -> Path:
     import pydicom
 
-    folder = Path(pydicom.__file__).parent / "data" / "test_files"
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.stat().st_size < 2_000_000)
+    return Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+PYDICOM_TEST_DIR = _pydicom_test_dir()
+
+
+def _pydicom_test_files() -> list[Path]:
+    """pydicom's own bundled test files: many deliberately odd or broken ones (DICOMDIRs, no meta, bad VRs)."""
+    return sorted(p for p in PYDICOM_TEST_DIR.rglob("*") if p.is_file() and p.stat().st_size < 2_000_000)
 
 
 PYDICOM_TEST_FILES = _pydicom_test_files()

@@ -56,7 +56,10 @@ class SlowEngine:
                 el = time.monotonic() - t0
                 progress(Progress(i, self.steps, el, el / i * (self.steps - i), None))
         cf = np.clip(image * 0.9, 0, 1).astype(np.float32)
-        return RunResult(settings, image, image, cf, [cf], image - cf, None, mask, {})
+        return RunResult(
+            settings=settings, original=image, counterfactual=cf, counterfactuals=[cf], map=image - cf,
+            map_std=None, mask=mask,
+        )  # fmt: skip
 
 
 @pytest.fixture

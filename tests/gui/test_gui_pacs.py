@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from orthanc_server import free_port, orthanc_fixture  # noqa: F401 - the shared ``orthanc`` fixture
+from orthanc_server import orthanc_fixture  # noqa: F401 - the shared ``orthanc`` fixture
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from vald_desktop.core.base.settings import RunSettings
@@ -107,7 +107,7 @@ def test_node_dialog_validates_tests_the_connection_and_saves_the_node(
     assert (
         load_node(pacs_config) == saved and json.loads(pacs_config.read_text())["port"] == orthanc.dicom_port
     )
-    assert w.pacs_node == saved and w._pacs_deidentify() is False
+    assert w.pacs_node == saved and w.pacs_sender.deidentify() is False
     assert w.pacs_actions["send_file"].isEnabled()
     assert not w.pacs_actions["send"].isEnabled(), "Send to PACS without a result"
 
@@ -146,9 +146,9 @@ def test_send_to_pacs_after_a_run_stores_the_instance_in_orthanc(
 
 @pytest.mark.orthanc
 def test_wrong_port_shows_a_sentence_keeps_the_file_and_retry_after_fixing_the_port_stores_it(
-    make_window, orthanc, tiny_model_dir, rg1_path, tmp_path, qtbot
+    make_window, orthanc, closed_port, tiny_model_dir, rg1_path, tmp_path, qtbot
 ):  # type: ignore[no-untyped-def]
-    save_node(_node(orthanc, port=free_port()))
+    save_node(_node(orthanc, port=closed_port))
     w = make_window(model_dir=tiny_model_dir)
     _generate_on_rg1(qtbot, w, rg1_path)
     target = tmp_path / "case-deid.dcm"
@@ -156,7 +156,7 @@ def test_wrong_port_shows_a_sentence_keeps_the_file_and_retry_after_fixing_the_p
         w.send_result_to(target, deidentify=True)
     assert "Cannot reach the PACS at 127.0.0.1:" in w.last_error and "Traceback" not in w.last_error
     assert target.is_file(), "the exported file must stay on disk after a failed send"
-    box = w._pacs_box
+    box = w.pacs_sender.failure_box
     assert box is not None and box.isVisible() and target.name in box.informativeText()
 
     # Fix the port in the node dialog (opened from the message), then Retry in the message.
@@ -180,7 +180,7 @@ def test_retry_button_in_the_failure_message_sends_the_kept_file(make_window, or
     with qtbot.waitSignal(w.pacs.failed, timeout=20000):
         assert w.send_file(sc_file)
     assert "refused the connection from AE title STRANGER" in w.last_error
-    box = w._pacs_box
+    box = w.pacs_sender.failure_box
     assert box is not None and sc_file.is_file()
     w.pacs_node = _node(orthanc)  # as if fixed in the node dialog
     with qtbot.waitSignal(w.pacs.succeeded, timeout=20000):
@@ -210,12 +210,13 @@ def test_a_silent_pacs_times_out_with_a_sentence_while_the_window_stays_responsi
         ticker.stop()
     assert time.monotonic() - t0 >= 1.5, "the send gave up before the node's timeout"
     assert "did not answer within 2 s" in w.last_error
-    assert max(gaps[1:]) < 250, f"the window froze for {max(gaps[1:])} ms while sending"
-    assert sc_file.is_file() and w._pacs_box is not None
+    # Generous on a loaded machine: a send on the GUI thread would freeze it for the node's whole 2 s timeout.
+    assert max(gaps[1:]) < 1000, f"the window froze for {max(gaps[1:])} ms while sending"
+    assert sc_file.is_file() and w.pacs_sender.failure_box is not None
 
 
-def test_sending_a_file_that_is_not_dicom_says_so_in_one_sentence(make_window, tmp_path, qtbot):  # type: ignore[no-untyped-def]
-    save_node(PacsNode("127.0.0.1", free_port(), "ANY-SCP", "VALDTEST", timeout=2.0))
+def test_sending_a_file_that_is_not_dicom_says_so_in_one_sentence(make_window, closed_port, tmp_path, qtbot):  # type: ignore[no-untyped-def]
+    save_node(PacsNode("127.0.0.1", closed_port, "ANY-SCP", "VALDTEST", timeout=2.0))
     junk = tmp_path / "notes.dcm"
     junk.write_text("not a DICOM file")
     w = make_window(engine=object())
@@ -228,7 +229,7 @@ def test_sending_a_file_that_is_not_dicom_says_so_in_one_sentence(make_window, t
 def test_send_to_pacs_menu_into_the_source_study_keeps_the_study_and_asks_where_to_keep_the_file(
     make_window, orthanc, slow_engine, rg1_path, tmp_path, qtbot, monkeypatch
 ):  # type: ignore[no-untyped-def]
-    from vald_desktop.gui import window_pacs
+    from vald_desktop.gui import pacs_sender
 
     save_node(_node(orthanc))
     w = make_window(engine=slow_engine)
@@ -241,7 +242,7 @@ def test_send_to_pacs_menu_into_the_source_study_keeps_the_study_and_asks_where_
         asked.append(suggested)
         return str(tmp_path / "RG1_UNCI.dcm"), ""
 
-    monkeypatch.setattr(window_pacs.QFileDialog, "getSaveFileName", save_dialog)
+    monkeypatch.setattr(pacs_sender.QFileDialog, "getSaveFileName", save_dialog)
     w.export_menu.aboutToShow.emit()
     assert w.pacs_actions["send"].isEnabled()
     with qtbot.waitSignal(w.pacs.succeeded, timeout=60000):

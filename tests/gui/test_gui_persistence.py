@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from vald_desktop.core.base.settings import RunSettings
@@ -36,10 +38,31 @@ def test_corrupt_stored_settings_fall_back_to_defaults(make_window, qsettings):
     assert w.controls.settings() == RunSettings()
 
 
-def test_tests_never_write_the_users_settings(make_window, qsettings, tmp_path):
-    w = make_window(qsettings=qsettings)
-    w.save_state()
-    assert str(tmp_path) in w.qsettings.fileName()
+def test_the_window_keeps_its_state_in_the_settings_it_is_given_never_the_users(
+    make_window, qsettings, tmp_path
+):
+    # Tests (and the stall meter, the screenshots) hand the window a private file; what it saves goes there,
+    # and the user's own settings file is neither written nor created.
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    user_config = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
+    users = tmp_path / "user-config"  # stands in for the user's configuration folder while the window lives
+    formats = (QSettings.Format.NativeFormat, QSettings.Format.IniFormat)
+    for fmt in formats:
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(users))
+    try:
+        w = make_window(qsettings=qsettings)
+        chosen = RunSettings(prompt="cardiomegaly", strength=0.7, seed=99)
+        w.controls.set_settings(chosen)
+        w.save_state()
+        w.close()
+    finally:
+        for fmt in formats:
+            QSettings.setPath(fmt, QSettings.Scope.UserScope, user_config)
+    assert not users.exists() or not any(users.rglob("*")), "the window wrote the user's own settings"
+    saved = QSettings(qsettings.fileName(), QSettings.Format.IniFormat).value("run/settings", "")
+    assert saved, "the window saved nothing in the settings it was given"
+    assert RunSettings.from_dict(json.loads(str(saved))) == chosen
 
 
 def test_first_start_uses_the_model_s_recommended_settings_and_later_ones_the_user_s(

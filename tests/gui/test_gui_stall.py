@@ -1,5 +1,10 @@
-"""The event loop keeps running while a run is in progress (loose bound; `python -m vald_desktop.gui.stall`
-prints the measured number)."""
+"""The event loop keeps running while a film opens and while a run is in progress.
+
+These tests assert behaviour, not speed: the heavy work happens elsewhere (a worker thread, the helper process) and
+the window keeps handling events meanwhile. A stall only fails them when it takes most of the work's time, which
+is what work on the GUI thread does; a busy machine only slows both. The numbers themselves come from
+`python -m vald_desktop.gui.stall` and `vald bench`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,13 @@ from vald_desktop.core.base.settings import RunSettings
 
 pytestmark = pytest.mark.gui
 
+FLOOR_MS = 500.0  # below this a stall says nothing on a loaded 2-core machine
+
+
+def _never_froze(stall_ms: float, phase_s: float) -> bool:
+    """No stall took most of the phase (work on the GUI thread would freeze it for the whole of it)."""
+    return stall_ms < max(FLOOR_MS, 0.5 * phase_s * 1000.0)
+
 
 def test_gui_thread_never_stalls_long_during_a_run(qapp, tiny_model_dir, phantom_png):
     from vald_desktop.gui.stall import measure_stall
@@ -17,7 +29,8 @@ def test_gui_thread_never_stalls_long_during_a_run(qapp, tiny_model_dir, phantom
     assert report["outcome"] == "finished", report
     assert report["progress_events"] >= 10
     assert report["ticks"] > 20, "the timer hardly ticked: the event loop was blocked"
-    assert report["worst_stall_ms"] < 500, f"the window froze for {report['worst_stall_ms']} ms during a run"
+    busy_s = report["run_s"] + (report["result_draw_s"] or 0.0)
+    assert _never_froze(report["worst_stall_ms"], busy_s), f"the window froze during a run: {report}"
 
 
 def test_stall_meter_sees_a_blocked_event_loop(qapp, phantom_png):
@@ -46,7 +59,10 @@ def test_stall_meter_sees_a_blocked_event_loop(qapp, phantom_png):
 
             blocker.poke.emit()
             time.sleep(0.6)
-            return RunResult(settings, image, image, image, [image], image * 0, None, None, {})
+            return RunResult(
+                settings=settings, original=image, counterfactual=image, counterfactuals=[image],
+                map=image * 0, map_std=None, mask=None,
+            )  # fmt: skip
 
     report = measure_stall(
         phantom_png, engine=BlockingEngine(), settings=RunSettings(steps=5, mask_mode="none")
@@ -55,16 +71,35 @@ def test_stall_meter_sees_a_blocked_event_loop(qapp, phantom_png):
     assert report["worst_stall_ms"] >= 250
 
 
-def test_opening_a_2k_jpeg2000_film_never_freezes_the_window(qapp, pydicom_data_dir):
+def test_opening_a_2k_jpeg2000_film_never_freezes_the_window(qapp, pydicom_data_dir, monkeypatch):
     """RG1_J2KR.dcm takes about a second to decode; decoded on the GUI thread it froze the window that long.
     Nor does finding and drawing its lung outline."""
+    from vald_desktop.gui import film_decoding, helper_process, lung_finding
     from vald_desktop.gui.stall import measure_stall
 
+    in_helper: list[str] = []
+
+    def spy(fn, *args):  # type: ignore[no-untyped-def]
+        in_helper.append(fn.__name__)
+        return helper_process.run_in_helper(fn, *args)
+
+    monkeypatch.setattr(film_decoding, "run_in_helper", spy)
+    monkeypatch.setattr(lung_finding, "run_in_helper", spy)
     report = measure_stall(pydicom_data_dir / "RG1_J2KR.dcm", open_only=True)
     assert report["film_shape"] == [1955, 1841]
-    assert report["open_stall_ms"] < 300, f"the window froze for {report['open_stall_ms']} ms opening a film"
-    # Its lungs are found in the helper process: found on the sampler thread they stalled it 60-170 ms.
-    assert report["outline_stall_ms"] < 120, f"the window froze for {report['outline_stall_ms']} ms outlining"
+    # Decoding and finding the lungs hold the interpreter lock for long stretches (a JPEG 2000 codec; numpy and
+    # scipy): both happen in the helper process, which has a lock of its own.
+    assert "decode" in in_helper, "the film was not decoded in the helper process"
+    assert {"find_remembered", "_find"} & set(in_helper), "the lungs were not found in the helper process"
+    # Meanwhile the window kept handling events.
+    assert report["open_ticks"] >= 3, f"the event loop hardly ran while the film opened: {report}"
+    assert _never_froze(report["open_stall_ms"], report["open_s"]), (
+        f"the window froze opening a film: {report}"
+    )
+    assert "outline_stall_ms" in report, f"the lung outline never arrived: {report}"
+    assert _never_froze(report["outline_stall_ms"], report["outline_s"]), (
+        f"the window froze outlining: {report}"
+    )
 
 
 def test_automatic_mask_from_the_helper_process_is_the_one_found_here(qapp, phantom_png):

@@ -49,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
         compile=args.compile,
         dpm_steps=args.dpm_steps or DPM_STEPS,
     )
+    try:  # the GUI's meter for item 6; the bench still runs where the GUI cannot be imported
+        from vald_desktop.gui.stall import measure_stall
+    except Exception as exc:  # noqa: BLE001 - no GUI module, no PySide6, no display libraries
+        cfg.stall_unavailable = f"{type(exc).__name__}: vald_desktop.gui.stall unavailable"
+    else:
+        cfg.stall_meter = measure_stall
     doc = run_bench(cfg, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(format_table(doc))
     if args.json:

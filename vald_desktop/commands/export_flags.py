@@ -9,9 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vald_desktop.core.base.errors import ExportError, PacsError
+
+if TYPE_CHECKING:
+    from vald_desktop.core.attribution.maps import OverlayStyle
+    from vald_desktop.core.engine.result import RunResult
+    from vald_desktop.core.export.pacs import PacsNode
+    from vald_desktop.core.films.film import Film
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +74,7 @@ def check_export_arguments(args: argparse.Namespace) -> None:
 
 
 def apply_export_arguments(
-    args: argparse.Namespace, result: Any, film: Any, out_dir: Path
+    args: argparse.Namespace, result: RunResult, film: Film, out_dir: Path
 ) -> dict[str, Path]:
     """Write ``--report`` / ``--dicom`` for ``result`` (relative paths land in ``out_dir``); send with ``--send``."""
     if not (getattr(args, "report", None) or getattr(args, "dicom", None)):
@@ -82,9 +88,9 @@ def apply_export_arguments(
         pseudonym=args.pseudonym or "",
         page_size=args.page_size,
         overwrite=bool(args.force),
-        **_style(args),
+        style=overlay_style(args),
     )
-    exporter = RunExporter(result, getattr(film, "dataset", None), options)
+    exporter = RunExporter(result, film.dataset, options)
     written: dict[str, Path] = {}
     if args.report:
         pdf, record = exporter.write_pdf(_place(args.report, out_dir))
@@ -112,7 +118,7 @@ def _send(args: argparse.Namespace, path: Path) -> None:
     print(f"sent {path.name} to {node.ae_title} at {node.address}")
 
 
-def _node(args: argparse.Namespace) -> Any:
+def _node(args: argparse.Namespace) -> PacsNode:
     from vald_desktop.core.export.pacs import DEFAULT_CALLING_AET, PacsNode, parse_address
 
     host, port = parse_address(args.send)
@@ -130,10 +136,11 @@ def _place(path: Path, out_dir: Path) -> Path:
     return path if path.is_absolute() else Path(out_dir) / path
 
 
-def _style(args: argparse.Namespace) -> dict[str, Any]:
-    # Reuse the run's overlay flags when the run command has them, so report and PNGs look the same.
-    if not hasattr(args, "overlay"):
-        return {}
+def overlay_style(args: argparse.Namespace) -> OverlayStyle:
+    """The overlay of ``vald run``'s flags (the default style when the parser has none), so the run's PNGs and its
+    report and DICOM draw, and count lung statistics, the same way."""
     from vald_desktop.core.attribution.maps import OverlayStyle
 
-    return {"style": OverlayStyle(mode=args.overlay, opacity=args.opacity, threshold=args.threshold)}
+    if not hasattr(args, "overlay"):
+        return OverlayStyle()
+    return OverlayStyle(mode=args.overlay, opacity=args.opacity, threshold=args.threshold)

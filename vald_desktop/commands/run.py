@@ -1,9 +1,10 @@
 """``vald run``: healthy counterfactual + attribution map for one film, a folder of films or a list file.
 
-Outputs per film (all written atomically, ``run.json`` last so a folder with ``run.json`` is complete):
-``counterfactual.png``, ``map.npy`` (signed float32, film's shape), ``overlay.png``, ``composite.png`` (run record in
-its PNG text chunk) and ``run.json``. Batch mode writes one folder per film, skips finished ones, and splits the films
-between processes by the ``RANK``/``WORLD_SIZE`` environment variables (``accelerate launch``).
+Outputs per film, written by the one run writer (``core.export.exporter``; atomically, ``run.json`` last so a
+folder with ``run.json`` is complete): ``counterfactual.png``, ``map.npy`` (signed float32, film's shape),
+``overlay.png``, ``composite.png`` (run record in its PNG text chunk) and ``run.json``. Batch mode writes one folder
+per film, skips finished ones, and splits the films between processes by the ``RANK``/``WORLD_SIZE`` environment
+variables (``accelerate launch``).
 """
 
 from __future__ import annotations
@@ -14,15 +15,20 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vald_desktop.core.base.errors import ExportError, FilmError, MaskError, SettingsError
 from vald_desktop.core.base.settings import HEALTHY_PROMPT, NOISES, REFERENCES, SCHEDULERS, RunSettings
 
-DONE_MARKER = "run.json"
+if TYPE_CHECKING:
+    from vald_desktop.core.attribution.maps import OverlayStyle
+    from vald_desktop.core.engine.result import RunResult
+    from vald_desktop.core.engine.sampler import Engine, Progress
+    from vald_desktop.core.films.film import Film
+    from vald_desktop.core.masks.lung_mask import LungMask
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -123,8 +129,9 @@ def _recommended(args: argparse.Namespace, mask_mode: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vald_desktop.core.attribution.maps import OverlayStyle
+    from vald_desktop.commands.export_flags import overlay_style
     from vald_desktop.core.engine.sampler import Engine
+    from vald_desktop.core.export.exporter import RUN_RECORD
 
     mask_mode = "none" if args.no_mask else "file" if args.mask else "auto"
     settings = (
@@ -154,14 +161,14 @@ def run(args: argparse.Namespace) -> int:
             },
         )
     )
-    style = OverlayStyle(mode=args.overlay, opacity=args.opacity, threshold=args.threshold)
+    style = overlay_style(args)
     films, batch = collect_films(Path(args.film))
     out_root = Path(args.out)
     engine = Engine(args.model, args.device)
     done = skipped = 0
     with cancel_on_sigint() as cancel:
         for film_path, out_dir in plan_outputs(films, out_root, batch):
-            if batch and not args.overwrite and (out_dir / DONE_MARKER).is_file():
+            if batch and not args.overwrite and (out_dir / RUN_RECORD).is_file():
                 skipped += 1
                 continue
             try:
@@ -237,7 +244,7 @@ def plan_outputs(films: list[Path], out_root: Path, batch: bool) -> Iterator[tup
         yield film, out_root / name
 
 
-def resolve_lung_mask(film: Any, film_path: Path, mode: str, mask_file: str | None) -> Any:
+def resolve_lung_mask(film: Film, film_path: Path, mode: str, mask_file: str | None) -> LungMask | None:
     """The LungMask for this run (mask file, dataset sibling mask, or automatic), or None for --no-mask.
 
     Warnings about implausible automatic masks are printed as one ``warning:`` line each, then the run goes on.
@@ -260,11 +267,11 @@ def resolve_lung_mask(film: Any, film_path: Path, mode: str, mask_file: str | No
 
 
 def run_one(
-    engine: Any,
+    engine: Engine,
     film_path: Path,
     out_dir: Path,
     settings: RunSettings,
-    style: Any,
+    style: OverlayStyle,
     cancel: threading.Event,
     *,
     quiet: bool = False,
@@ -294,54 +301,15 @@ def run_one(
     return paths
 
 
-def write_outputs(out_dir: Path, result: Any, style: Any) -> dict[str, Path]:
-    """The one place ``vald run`` writes files. ``run.json`` comes last: it marks the folder complete."""
-    import numpy as np
+def write_outputs(out_dir: Path, result: RunResult, style: OverlayStyle) -> dict[str, Path]:
+    """The run folder, through the writer the app's exports use too (one overlay, one lung-statistics rule)."""
+    from vald_desktop.core.export.exporter import ExportOptions, RunExporter
 
-    from vald_desktop.core.attribution.maps import composite, lung_stats, render_overlay
-    from vald_desktop.core.base import atomic
-    from vald_desktop.core.engine.provenance import write_json, write_png
-
-    record = dict(result.record)
-    if result.mask is not None and hasattr(result.mask, "left"):
-        record["lung_stats"] = lung_stats(
-            result.map, result.mask, style.threshold * float(np.abs(result.map).max())
-        )
-    record["overlay"] = {"mode": style.mode, "opacity": style.opacity, "threshold": style.threshold}
-    paths = {
-        "counterfactual": out_dir / "counterfactual.png",
-        "map": out_dir / "map.npy",
-        "overlay": out_dir / "overlay.png",
-        "composite": out_dir / "composite.png",
-    }
-    write_png(paths["counterfactual"], result.counterfactual, record)
-    atomic.write_with(paths["map"], lambda fh: np.save(fh, result.map.astype(np.float32)))
-    if result.map_std is not None:
-        paths["map_std"] = out_dir / "map_std.npy"
-        atomic.write_with(paths["map_std"], lambda fh: np.save(fh, result.map_std.astype(np.float32)))
-    write_png(paths["overlay"], render_overlay(result.original, result.map, style), record)
-    write_png(
-        paths["composite"],
-        composite(result.original, result.counterfactual, result.map, style, caption(result)),
-        record,
-    )
-    record["outputs"] = {k: v.name for k, v in paths.items()}
-    paths["record"] = write_json(out_dir / DONE_MARKER, record)
-    return paths
-
-
-def caption(result: Any) -> str:
-    s = result.settings
-    model = result.record.get("model", {}).get("name", "?")
-    seeds = f"seeds {s.seed}..{s.seed + s.seeds - 1}" if s.seeds > 1 else f"seed {s.seed}"
-    return (
-        f"original | counterfactual | map (red: removed)   prompt {s.prompt!r}  strength {s.strength}  "
-        f"guidance {s.guidance_label}  {s.steps} steps {s.scheduler}  {seeds}  model {model}"
-    )
+    return RunExporter(result, options=ExportOptions(style=style)).write_run(out_dir)
 
 
 @contextmanager
-def progress_bar(name: str, quiet: bool) -> Iterator[Any]:
+def progress_bar(name: str, quiet: bool) -> Iterator[Callable[[Progress], None] | None]:
     if quiet or not sys.stderr.isatty():
         yield None
         return
@@ -349,7 +317,7 @@ def progress_bar(name: str, quiet: bool) -> Iterator[Any]:
 
     bar = tqdm(desc=name, unit="step", leave=False, file=sys.stderr)
 
-    def on_step(p: Any) -> None:
+    def on_step(p: Progress) -> None:
         bar.total = p.total
         bar.n = p.step
         bar.refresh()

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from vald_desktop.gui.main_window import APPLICATION, ORGANISATION, MainWindow
@@ -30,18 +30,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def create_app(argv: Sequence[str] | None = None) -> QApplication:
-    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(list(argv or sys.argv[:1]))
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
-    apply_dark_theme(app)  # type: ignore[arg-type]
-    return app  # type: ignore[return-value]
+    apply_dark_theme(app)
+    return app
 
 
 def launch(
-    film: str | Path | None = None, model: str | Path | None = None, **window_kwargs: object
+    film: str | Path | None = None, model: str | Path | None = None, *, qsettings: QSettings | None = None
 ) -> MainWindow:
-    """Show the window, then (on the next event-loop turn) open the film and start loading the model."""
-    window = MainWindow(model_dir=model, **window_kwargs)  # type: ignore[arg-type]
+    """Show the window, then (on the next event-loop turn) open the film and start loading the model.
+
+    ``qsettings``: where the window keeps its state (default: the user's own settings).
+    """
+    window = MainWindow(model_dir=model, qsettings=qsettings)
     window.show()
     if film:
         QTimer.singleShot(0, lambda: window.open_path(Path(film)))

@@ -115,7 +115,9 @@ class RunControls(QWidget):
         for label, text in load_prompt_presets()[1:]:
             self.negative.addItem(text, text)
             self.negative.setItemData(self.negative.count() - 1, f"Remove: {label}", 3)
-        self.negative.lineEdit().setPlaceholderText("optional: the finding to remove")
+        line = self.negative.lineEdit()  # an editable combo box always has one
+        if line is not None:
+            line.setPlaceholderText("optional: the finding to remove")
         self.negative.setToolTip("The finding to steer away from; empty = the unconditional model")
         pform.addRow("Prompt", self.prompt)
         pform.addRow("Negative", self.negative)
@@ -211,8 +213,8 @@ class RunControls(QWidget):
         self.model_combo.activated.connect(self._model_activated)
         for w in (self.strength, self.guidance, self.guidance_until, self.edit_floor, self.smooth):
             w.valueChanged.connect(self._edited)
-        for w in (self.steps, self.seeds, self.preview_every):
-            w.valueChanged.connect(self._edited)
+        for spin in (self.steps, self.seeds, self.preview_every):
+            spin.valueChanged.connect(self._edited)
         for c in (self.scheduler, self.mask_mode, self.reference, self.noise):
             c.currentIndexChanged.connect(self._edited)
         self.prompt.editTextChanged.connect(self._edited)
@@ -294,6 +296,12 @@ class RunControls(QWidget):
             i = self.model_combo.findData(str(path))
         if select:
             self.model_combo.setCurrentIndex(i)
+
+    def model_dirs(self) -> list[str]:
+        """Every model folder in the list (what the next start offers again)."""
+        combo = self.model_combo
+        dirs = [combo.itemData(i) for i in range(combo.count())]
+        return [d for d in dirs if isinstance(d, str) and d != "browse"]
 
     def model_dir(self) -> Path | None:
         data = self.model_combo.currentData()

@@ -14,7 +14,7 @@ EXPORT_KINDS = (
     ("Everything into a folder…", "folder", ""),
 )
 
-# The PACS entries that follow them in the same menu (handled in ``window_pacs``).
+# The PACS entries that follow them in the same menu (handled in ``pacs_sender``).
 PACS_LABELS = {"node": "PACS node…", "send": "Send to PACS…", "send_file": "Send file to PACS…"}
 
 

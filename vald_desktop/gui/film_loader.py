@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
@@ -23,12 +24,15 @@ from PySide6.QtGui import QImage
 from vald_desktop.gui.film_decoding import decode_elsewhere, warm_up
 from vald_desktop.gui.qimage import pixmap_ready_qimage
 
+if TYPE_CHECKING:
+    from vald_desktop.core.films.film import Film
+
 
 @dataclass(frozen=True)
 class LoadedFilm:
     """A decoded film with what the panels need to show it at once (computed on the pool thread)."""
 
-    film: Any
+    film: Film
     path: Path
     index: int  # position of ``path`` among the request's candidates
     display: np.ndarray  # float32 HxW [0, 1] under the film's default window
@@ -43,7 +47,7 @@ class LoadRequest:
     quiet: bool  # several candidates (a folder): a file that fails is skipped, not reported
 
 
-def load_first(request: LoadRequest, is_current: Any = lambda: True) -> LoadedFilm | str:
+def load_first(request: LoadRequest, is_current: Callable[[], bool] = lambda: True) -> LoadedFilm | str:
     """The first candidate that opens, prepared; or the sentence saying why none did."""
     last = ""
     for i, path in enumerate(request.paths):

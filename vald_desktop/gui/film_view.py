@@ -7,7 +7,7 @@ counterfactual matches the original.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -17,7 +17,6 @@ from vald_desktop.core.attribution.viewing import (
     PRESET_NAMES,
     drag_window,
     preset_window,
-    relative_display,
     toggle_invert,
     value_range,
     window_label,
@@ -25,7 +24,11 @@ from vald_desktop.core.attribution.viewing import (
 from vald_desktop.gui.film_loader import LoadedFilm
 from vald_desktop.gui.image_panels import PANEL_TITLES, ImagePanel, PanelGroup
 from vald_desktop.gui.qimage import array_to_pixmap
-from vald_desktop.gui.result_drawing import ResultDrawer
+from vald_desktop.gui.result_drawing import ResultDrawer, relative_pixels
+
+if TYPE_CHECKING:
+    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.films.film import Film
 
 
 class FilmView(QObject):
@@ -36,17 +39,19 @@ class FilmView(QObject):
     def __init__(self, panels: PanelGroup, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.panels = panels
-        self.film: Any = None
+        self.film: Film | None = None
+        # The window/level shown (a ``core.films.windowing.Window``): untyped while ``core.attribution.viewing``
+        # asks for a ``WindowLike`` the frozen ``Window`` does not satisfy.
         self.window: Any = None
-        self.result: Any = None
+        self.result: RunResult | None = None
         self.preview: np.ndarray | None = None
-        self.compare: tuple[Any, Any] | None = None  # two RunResults shown side by side
+        self.compare: tuple[RunResult, RunResult] | None = None  # two runs shown side by side
         self.overlay_values: dict[str, Any] = {"mode": "signed", "opacity": 0.6, "threshold": 0.1}
         self.overlay_visible = True
         self._vrange = (0.0, 1.0)
         self._display: np.ndarray | None = None
         self._display_pixmap: QPixmap | None = None
-        self._display_key: tuple[Any, Any] | None = None  # (film, window) that ``_display`` shows
+        self._display_key: tuple[Film, Any] | None = None  # (film, window) that ``_display`` shows
         self.drawer = ResultDrawer(self)
         self.drawer.ready.connect(self._redraw_result)
         for p in panels.panels:
@@ -57,7 +62,7 @@ class FilmView(QObject):
         panels.original.set_placeholder("Open a film (Ctrl+O) or drop one here")
 
     # -- film ------------------------------------------------------------------------------------------------
-    def set_film(self, film: Any, prepared: LoadedFilm | None = None) -> None:
+    def set_film(self, film: Film, prepared: LoadedFilm | None = None) -> None:
         """Show a new film; ``prepared`` carries its display computed off the GUI thread (else done here)."""
         self.film = film
         self.window = film.default_window
@@ -73,6 +78,18 @@ class FilmView(QObject):
             self._vrange = value_range(film.values)
             self.render()
         self.panels.fit()
+
+    def display_for(self, film: Film, window: Any) -> np.ndarray | None:
+        """The display array the panels show when it is ``film`` under ``window``; None when they show another."""
+        shown = self._display_key
+        if self._display is not None and shown is not None and shown[0] is film and shown[1] == window:
+            return self._display
+        return None
+
+    def drop_preview(self) -> None:
+        """A run ended without a result: the counterfactual panel leaves its live preview."""
+        self.preview = None
+        self.render()
 
     def clear_result(self) -> None:
         self.result = None
@@ -121,7 +138,7 @@ class FilmView(QObject):
         self.drawer.begin()
         self._render_counterfactual()
 
-    def set_result(self, result: Any) -> None:
+    def set_result(self, result: RunResult) -> None:
         self.result = result
         self.preview = None
         self.compare = None
@@ -131,7 +148,7 @@ class FilmView(QObject):
         # The film under the current window has not changed: redraw only what the result feeds.
         self._redraw_result()
 
-    def show_compare(self, a: Any, b: Any, labels: tuple[str, str]) -> None:
+    def show_compare(self, a: RunResult, b: RunResult, labels: tuple[str, str]) -> None:
         self.compare = (a, b)
         self.panels.set_title(1, labels[0])
         self.panels.set_title(2, labels[1])
@@ -156,7 +173,7 @@ class FilmView(QObject):
         """Pixels the panels should show are still being computed off the GUI thread (large films)."""
         return self.drawer.busy
 
-    def overlay_rgb(self, result: Any = None, max_size: int | None = None) -> np.ndarray | None:
+    def overlay_rgb(self, result: RunResult | None = None, max_size: int | None = None) -> np.ndarray | None:
         """The overlay of ``result`` (default: the current one) on the film under the current window, as RGB.
 
         ``max_size`` renders a small copy (history thumbnails) from strided arrays, which costs next to nothing.
@@ -185,15 +202,13 @@ class FilmView(QObject):
             for p in self.panels.panels:
                 p.set_image(None)
             return
-        key = (self.film, self.window)
-        shown = self._display_key
-        if self._display is not None and shown is not None and shown[0] is key[0] and shown[1] == key[1]:
+        if self.display_for(self.film, self.window) is not None:
             self._redraw_result()  # same film, same window (a run ended): only the result's panels change
             return
         display = self.film.display(self.window)
-        self._show_display(display, array_to_pixmap(display), key)
+        self._show_display(display, array_to_pixmap(display), (self.film, self.window))
 
-    def _show_display(self, display: np.ndarray, pixmap: QPixmap, key: tuple[Any, Any]) -> None:
+    def _show_display(self, display: np.ndarray, pixmap: QPixmap, key: tuple[Film, Any]) -> None:
         """The film under the current window in every panel that shows it (converted once, shared)."""
         self._display = display
         self._display_pixmap = pixmap
@@ -212,7 +227,7 @@ class FilmView(QObject):
             self.drawn.emit()
 
     def _relative(self, display01: np.ndarray) -> np.ndarray:
-        return relative_display(display01, self.film.default_window, self.window, bool(self.film.monochrome1))
+        return display01 if self.film is None else relative_pixels(display01, self.film, self.window)
 
     def _render_counterfactual(self) -> None:
         panel = self.panels.counterfactual
@@ -220,7 +235,9 @@ class FilmView(QObject):
             panel.set_image(self._display, self._display_pixmap)  # run A's overlay: a layer on the film
             return
         self.panels.set_title(1, PANEL_TITLES[1] + (" (preview)" if self.preview is not None else ""))
-        image = self.preview if self.preview is not None else getattr(self.result, "counterfactual", None)
+        image = self.preview
+        if image is None and self.result is not None:
+            image = self.result.counterfactual
         if image is None or self.film is None:
             panel.set_image(None)
             return
@@ -252,7 +269,7 @@ class FilmView(QObject):
             self._show_layer(ov, self.result)
         self._apply_opacity()
 
-    def _show_layer(self, panel: ImagePanel, result: Any) -> None:
+    def _show_layer(self, panel: ImagePanel, result: RunResult | None) -> None:
         if result is None:
             panel.set_layer_image(None, None)
             return
@@ -284,7 +301,7 @@ class FilmView(QObject):
             m = np.asarray(r.map)
             if m.shape[:2] == (h, w):
                 parts.append(f"map {float(m[y, x]):+.3f}")
-            mask = getattr(r, "mask", None)
+            mask = r.mask
             if mask is not None:
                 if np.asarray(mask.left)[y, x]:
                     parts.append("patient left lung")

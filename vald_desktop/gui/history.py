@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -21,6 +21,9 @@ from PySide6.QtWidgets import (
 from vald_desktop.core.base.settings import RunSettings
 from vald_desktop.gui.qimage import array_to_pixmap
 
+if TYPE_CHECKING:
+    from vald_desktop.core.engine.sampler import RunResult
+
 THUMB = 72
 # Each entry holds full-resolution arrays (original, counterfactual, map …); a cap keeps memory bounded on 2k films.
 MAX_ENTRIES = 20
@@ -30,7 +33,7 @@ MAX_ENTRIES = 20
 class HistoryEntry:
     number: int
     settings: RunSettings
-    result: Any  # RunResult
+    result: RunResult
     thumbnail: np.ndarray  # uint8 RGB, about THUMB pixels on the long side
     seconds: float
 
@@ -83,7 +86,7 @@ class HistoryPanel(QWidget):
         self._selection_changed()
 
     def add(
-        self, settings: RunSettings, result: Any, overlay_rgb: np.ndarray, seconds: float
+        self, settings: RunSettings, result: RunResult, overlay_rgb: np.ndarray, seconds: float
     ) -> HistoryEntry:
         self._count += 1
         entry = HistoryEntry(self._count, settings, result, thumbnail(overlay_rgb), seconds)

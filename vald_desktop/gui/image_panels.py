@@ -9,7 +9,7 @@ window/level. The panels only emit signals; what a drag means is decided by the 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -209,7 +209,7 @@ class ImagePanel(QGraphicsView):
         super().scrollContentsBy(dx, dy)
         self.viewChanged.emit()
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802
         if self._placeholder and not self.has_image():
             painter.save()
             painter.resetTransform()

@@ -2,7 +2,7 @@
 
 The built-in automatic mask is seconds of numpy and scipy work, much of it in long calls that keep Python's
 interpreter lock; on the sampler thread it starved the window's thread (stalls of 100 ms and more on a 2k film).
-In the helper process (see :mod:`.film_decoding`) it has a lock of its own. The helper keeps the film it decoded
+In the helper process (see :mod:`.helper_process`) it has a lock of its own. The helper keeps the film it decoded
 last, so usually only its checksum travels there; what comes back is bit-packed (a 2k mask is 3.6 MB as bytes,
 0.45 MB packed), because unpickling the answer holds the window's lock too.
 """
@@ -10,27 +10,24 @@ last, so usually only its checksum travels there; what comes back is bit-packed 
 from __future__ import annotations
 
 import warnings
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vald_desktop.core.masks.edit import outline
+from vald_desktop.gui.helper_process import remembered, run_in_helper, use_process
 
-_films: dict[str, Any] = {}  # helper process only: checksum -> the film it decoded last
+if TYPE_CHECKING:
+    from vald_desktop.core.films.film import Film
+    from vald_desktop.core.masks.lung_mask import LungMask
 
 
 def outline_thickness(shape: tuple[int, ...]) -> int:
     """Outline width in film pixels, visible when a 2k film is fitted to the screen."""
     return max(1, round(max(shape[:2]) / 500))
-
-
-def remember(film: Any) -> None:
-    """Keep the film just decoded (helper process), so its lungs can be found without sending it back."""
-    _films.clear()
-    if getattr(film, "sha256", ""):
-        _films[film.sha256] = film
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class Packed:
 class FoundLungs:
     """The automatic mask, its outline (``outline_thickness`` wide) and the warnings its validation gave."""
 
-    mask: Any  # core.masks.LungMask
+    mask: LungMask
     edge: np.ndarray  # bool HxW
     warnings: tuple[str, ...]
 
@@ -65,7 +62,7 @@ class _Answer:
     warnings: tuple[str, ...]
 
 
-def _find(film: Any, path: str | None) -> _Answer:
+def _find(film: Film, path: str | None) -> _Answer:
     from vald_desktop.core.masks.resolve import resolve_mask
 
     with warnings.catch_warnings(record=True) as caught:
@@ -77,13 +74,10 @@ def _find(film: Any, path: str | None) -> _Answer:
     )
 
 
-def find_in_helper(sha: str, film: Any, path: str | None) -> _Answer | None:
-    """Runs in the helper process; None when ``film`` was not sent and the helper no longer holds it."""
-    if film is None:
-        film = _films.get(sha) if sha else None
-        if film is None:
-            return None
-    return _find(film, path)
+def find_remembered(sha: str, path: str | None) -> _Answer | None:
+    """Runs in the helper process on the film it decoded last; None when that is no longer the film ``sha``."""
+    film = remembered(sha)
+    return None if film is None else _find(film, path)
 
 
 def _unpack(answer: _Answer) -> FoundLungs:
@@ -93,22 +87,18 @@ def _unpack(answer: _Answer) -> FoundLungs:
     return FoundLungs(LungMask(mask, left, right, answer.source), edge, answer.warnings)
 
 
-def find_lungs(film: Any, path: Path | None = None) -> FoundLungs:
+def find_lungs(film: Film, path: Path | None = None) -> FoundLungs:
     """The film's automatic lung mask (``core.masks.resolve_mask``), found in the helper process when there is one.
 
     Raises what ``resolve_mask`` raises. Blocks the calling thread (never the window's), not the interpreter lock.
     """
-    from concurrent.futures.process import BrokenProcessPool
-
-    from vald_desktop.gui.film_decoding import run_in_helper, use_process
-
     where = None if path is None else str(path)
     if use_process():
-        sha = getattr(film, "sha256", "") or ""
+        sha = film.sha256
         try:
-            answer = run_in_helper(find_in_helper, sha, None, where) if sha else None
+            answer = run_in_helper(find_remembered, sha, where) if sha else None
             if answer is None:
-                answer = run_in_helper(find_in_helper, sha, film, where)
+                answer = run_in_helper(_find, film, where)
             return _unpack(answer)
         except BrokenProcessPool:
             pass  # the helper stopped (on another film, or on this one): find the lungs here instead

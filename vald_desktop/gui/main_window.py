@@ -1,49 +1,62 @@
 """The main window: panels in the middle, run controls on the left, history on the right, mask tools on top.
 
-It wires widgets to the worker and to core; the run/film logic lives in :class:`~.window_runs.RunsMixin` and
-:class:`~.window_files.FilesMixin` so each file stays readable.
+It builds the widgets, composes the controllers that do the work (:class:`~.files_controller.FilesController`,
+:class:`~.runs_controller.RunsController`, :class:`~.pacs_sender.PacsSender`), wires menus and shortcuts to them
+and shows a newly opened film. The controllers get what they need in their constructors and answer through
+signals; the few names scripts and tests use (``open_path``, ``generate``, ``film``, ``result``…) stay here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
-from vald_desktop.core.base.errors import ValdError
-from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.films.filelist import existing
 from vald_desktop.gui.controls import RunControls
 from vald_desktop.gui.dialogs import HelpDialog, about_box
+from vald_desktop.gui.document import CurrentFilm
+from vald_desktop.gui.files_controller import FilesController
+from vald_desktop.gui.film_loader import LoadedFilm
 from vald_desktop.gui.film_view import FilmView
 from vald_desktop.gui.history import HistoryPanel
 from vald_desktop.gui.image_panels import PanelGroup
 from vald_desktop.gui.mask_editor import MaskEditor
+from vald_desktop.gui.messages import APPLICATION, Messages
 from vald_desktop.gui.metadata_panel import MetadataPanel
 from vald_desktop.gui.overlay_controls import OverlayControls
+from vald_desktop.gui.pacs_dialog import PacsDialog
+from vald_desktop.gui.pacs_sender import PacsSender
+from vald_desktop.gui.pacs_worker import PacsController
+from vald_desktop.gui.runs_controller import RunsController, RunWidgets
 from vald_desktop.gui.shortcuts import SHORTCUTS
-from vald_desktop.gui.window_files import FilesMixin
-from vald_desktop.gui.window_pacs import PacsMixin
-from vald_desktop.gui.window_runs import RunsMixin
+from vald_desktop.gui.window_state import WindowState, stored_list
 from vald_desktop.gui.worker import EngineFactory, SamplerController
 
+if TYPE_CHECKING:
+    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.export.pacs import PacsNode
+    from vald_desktop.core.films.film import Film
+    from vald_desktop.core.masks.lung_mask import LungMask
+
 ORGANISATION = "VALD-MD"
-APPLICATION = "VALD-MD Desktop"
+__all__ = ["APPLICATION", "ORGANISATION", "MainWindow", "default_qsettings"]
 
 
 def default_qsettings() -> QSettings:
     return QSettings(ORGANISATION, APPLICATION)
 
 
-class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(
         self,
         *,
-        engine: Any = None,
+        engine: Any = None,  # a stand-in for the real engine (tests, the benchmark's warm engine)
         engine_factory: EngineFactory | None = None,
         model_dir: str | Path | None = None,
         qsettings: QSettings | None = None,
@@ -52,20 +65,13 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
         self.setWindowTitle(APPLICATION)
         self.setAcceptDrops(True)
         self.qsettings = qsettings if qsettings is not None else default_qsettings()
-        self.film: Any = None
-        self.film_path: Path | None = None
-        self.film_key: str | None = None
-        self.last_error: str | None = None  # the sentence of the last error shown (tests read it)
-        self._error_box: QMessageBox | None = None
-        self._init_files()
-        self._init_runs()
-        self._init_pacs()
+        self.document = CurrentFilm()
+        self.messages = Messages(self, self.statusBar())
 
         self.panels = PanelGroup()
         self.view = FilmView(self.panels, self)
         self.setCentralWidget(self.panels)
         self.overlay_controls = OverlayControls()
-
         self.controls = RunControls()
         scroll = QScrollArea()
         scroll.setWidget(self.controls)
@@ -79,7 +85,6 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
             "DICOM metadata", self.metadata, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.metadata_dock.hide()
-
         self.mask_editor = MaskEditor()
         mask_bar = QToolBar("Lung mask")
         mask_bar.setObjectName("maskToolbar")
@@ -90,24 +95,40 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
         overlay_bar.addWidget(QLabel(" Overlay: "))
         overlay_bar.addWidget(self.overlay_controls)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, overlay_bar)
-
         self.readout_label = QLabel("")
         self.window_label = QLabel("")
         self.model_status = QLabel("Model: not loaded")
         # Without stretch, so the temporary status messages keep room on the left.
         self.readout_label.setMinimumWidth(380)
-        self.statusBar().addPermanentWidget(self.readout_label)
-        self.statusBar().addPermanentWidget(self.window_label)
-        self.statusBar().addPermanentWidget(self.model_status)
 
         self.controller = SamplerController(engine_factory=engine_factory, engine=engine, parent=self)
-        self.model_choice: Path | None = Path(model_dir) if model_dir else None
-        if self.model_choice is not None:
-            self.controls.add_model_dir(self.model_choice)
+        recent = existing(stored_list(self.qsettings, "files/recent"))
+        self.files = FilesController(self, self.messages, self.document, self.overlay_controls, recent)
+        widgets = RunWidgets(self.controls, self.view, self.history, self.mask_editor, self.overlay_controls,
+                             self.model_status)  # fmt: skip
+        chosen = Path(model_dir) if model_dir else None
+        self.runs = RunsController(self, self.messages, self.document, self.controller, widgets, chosen)
+        self.pacs = PacsController(self)
+        self.pacs_sender = PacsSender(
+            self, self.messages, self.document, self.overlay_controls, self.qsettings, self.pacs
+        )
+        self.persistence = WindowState(self.qsettings, self, self.controls, self.overlay_controls, self.view,
+                                 self.files, self.runs)  # fmt: skip
+        # Widgets of the controllers that scripts and tests reach from the window.
+        self.film_loader = self.files.film_loader
+        self.open_progress = self.files.open_progress
+        self.recent_menu = self.files.recent_menu
+        self.export_actions = self.files.export_actions
+        self.pacs_actions = self.pacs_sender.actions
+        self.pacs_progress = self.pacs_sender.progress
+        for w in (self.open_progress, self.readout_label, self.window_label, self.model_status,
+                  self.pacs_progress):  # fmt: skip
+            self.statusBar().addPermanentWidget(w)
+
         self.actions_by_name = self._build_actions()
         self._build_menus()
         self._connect()
-        self._restore_state()
+        self.persistence.restore(self.metadata_dock)
         self.resize(1500, 900)
 
     # -- construction ----------------------------------------------------------------------------------------
@@ -119,30 +140,31 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
         return dock
 
     def _build_actions(self) -> dict[str, QAction]:
-        handlers = {
-            "open": self.open_dialog, "open_folder": self.open_folder_dialog,
-            "next_film": lambda: self.step_film(1), "prev_film": lambda: self.step_film(-1),
-            "quit": self.close, "generate": self.generate, "cancel": self.cancel_run,
-            "invert": self.view.invert, "reset_view": self.view.reset, "fit": self.panels.fit,
-            "actual_size": self.panels.actual_size,
-            "zoom_in": lambda: self.panels.original.zoom_by(1.25),
-            "zoom_out": lambda: self.panels.original.zoom_by(0.8),
-            "toggle_overlay": self.view.toggle_overlay,
+        files, runs, view, panels, ed = self.files, self.runs, self.view, self.panels, self.mask_editor
+        handlers: dict[str, Callable[[], object]] = {
+            "open": files.open_dialog, "open_folder": files.open_folder_dialog,
+            "next_film": lambda: files.step_film(1), "prev_film": lambda: files.step_film(-1),
+            "quit": self.close, "generate": runs.generate, "cancel": runs.cancel_run,
+            "invert": view.invert, "reset_view": view.reset, "fit": panels.fit,
+            "actual_size": panels.actual_size,
+            "zoom_in": lambda: panels.original.zoom_by(1.25),
+            "zoom_out": lambda: panels.original.zoom_by(0.8),
+            "toggle_overlay": view.toggle_overlay,
             "toggle_metadata": lambda: self.metadata_dock.setVisible(not self.metadata_dock.isVisible()),
-            "toggle_outline": self.mask_editor.show_outline.toggle,
-            "brush": self.mask_editor.brush.toggle, "eraser": self.mask_editor.eraser.toggle,
-            "brush_smaller": lambda: self.mask_editor.grow_brush(1 / 1.25),
-            "brush_larger": lambda: self.mask_editor.grow_brush(1.25),
-            "undo_mask": self.mask_editor.undo, "help": self.show_help,
+            "toggle_outline": ed.show_outline.toggle,
+            "brush": ed.brush.toggle, "eraser": ed.eraser.toggle,
+            "brush_smaller": lambda: ed.grow_brush(1 / 1.25),
+            "brush_larger": lambda: ed.grow_brush(1.25),
+            "undo_mask": ed.undo, "help": self.show_help,
         }  # fmt: skip
         for i in range(5):
-            handlers[f"preset_{i + 1}"] = lambda _checked=False, i=i: self._preset(i)  # triggered(bool) first
+            handlers[f"preset_{i + 1}"] = functools.partial(self._preset, i)
         actions: dict[str, QAction] = {}
         for sc in SHORTCUTS:
             act = QAction(sc.description, self)
             act.setShortcuts([QKeySequence(k) for k in sc.keys])
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.triggered.connect(handlers[sc.action])
+            act.triggered.connect(lambda _checked=False, h=handlers[sc.action]: h())  # triggered(bool) first
             self.addAction(act)
             actions[sc.action] = act
         return actions
@@ -153,13 +175,18 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
         files = bar.addMenu("&File")
         for name in ("open", "open_folder"):
             files.addAction(a[name])
-        self.recent_menu = files.addMenu("Open &recent")
+        files.addMenu(self.recent_menu)
         files.addAction(a["next_film"])
         files.addAction(a["prev_film"])
         files.addSeparator()
         self.export_menu = files.addMenu("&Export")
-        self._build_export_menu(self.export_menu)
-        self._build_pacs_menu(self.export_menu)
+        for act in self.export_actions:
+            self.export_menu.addAction(act)
+        self.export_menu.addSeparator()
+        for act in self.pacs_actions.values():
+            self.export_menu.addAction(act)
+        # A new film clears the result without telling the PACS part: it looks again before the menu shows.
+        self.export_menu.aboutToShow.connect(self.pacs_sender.refresh_actions)
         files.addSeparator()
         files.addAction(a["quit"])
         view = bar.addMenu("&View")
@@ -178,7 +205,7 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
         run.addAction(a["cancel"])
         run.addSeparator()
         self.recommended_action = QAction("Use the model's recommended settings", self)
-        self.recommended_action.triggered.connect(self.use_recommended_settings)
+        self.recommended_action.triggered.connect(self.runs.use_recommended_settings)
         run.addAction(self.recommended_action)
         mask = bar.addMenu("&Mask")
         for name in ("toggle_outline", "brush", "eraser", "brush_smaller", "brush_larger", "undo_mask"):
@@ -188,72 +215,127 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
         about = QAction("About VALD-MD Desktop", self)
         about.triggered.connect(self.show_about)
         helpm.addAction(about)
-        self._refresh_recent_menu()
 
     def _connect(self) -> None:
-        c = self.controls
-        c.generateRequested.connect(self.generate)
-        c.cancelRequested.connect(self.cancel_run)
-        c.modelChosen.connect(self.choose_model)
-        c.browseModelRequested.connect(self.browse_model)
-        w = self.controller  # its signals are the worker's, already queued onto the GUI thread
-        w.started.connect(self._on_started)
-        w.progress.connect(self._on_progress)
-        w.preview.connect(self._on_preview)
-        w.finished.connect(self._on_finished)
-        w.failed.connect(self._on_failed)
-        w.cancelled.connect(self._on_cancelled)
-        w.status.connect(self.show_status)
-        w.model_loaded.connect(self._on_model_loaded)
-        w.model_failed.connect(self._on_model_failed)
-        w.mask_ready.connect(self._on_mask_ready)
-        w.mask_failed.connect(self._on_mask_failed)
+        self.files.filmLoaded.connect(self._show_loaded)
+        self.runs.generating.connect(self.save_state)
+        self.runs.resultReady.connect(self.files.enable_export)
+        self.runs.resultReady.connect(self.pacs_sender.refresh_actions)
         self.view.readout.connect(self.readout_label.setText)
         self.view.windowChanged.connect(self.window_label.setText)
         self.overlay_controls.changed.connect(lambda: self.view.set_overlay(self.overlay_controls.values()))
-        self.history.restoreRequested.connect(self.restore_entry)
-        self.history.compareRequested.connect(self.compare_entries)
         ed = self.mask_editor
         ed.layerChanged.connect(self.panels.original.set_layer)
+        ed.layerImageChanged.connect(self.panels.original.set_layer_image)
         ed.paintModeChanged.connect(self._paint_mode)
-        ed.maskChanged.connect(self._mask_edited)
-        ed.message.connect(self.show_status)
+        ed.message.connect(self.messages.show_status)
         for p in self.panels.panels:
             p.strokeStarted.connect(ed.stroke_start)
             p.strokeMoved.connect(ed.stroke_move)
             p.strokeEnded.connect(ed.stroke_end)
 
+    # -- the film --------------------------------------------------------------------------------------------
+    def _show_loaded(self, loaded: LoadedFilm) -> None:
+        self.runs.cancel_run()  # a run in progress belongs to the previous film; its result will be dropped
+        self.set_film(loaded.film, loaded.path, loaded)
+
+    def set_film(self, film: Film, path: Path | None = None, prepared: LoadedFilm | None = None) -> None:
+        """Show ``film`` (``prepared``: its display computed off the GUI thread, else computed here)."""
+        key = self.document.replace(film, path)
+        self.view.set_film(film, prepared)
+        self.history.clear()
+        self.mask_editor.set_automatic(None)
+        self.metadata.set_metadata(list(film.metadata))
+        h, w = film.shape
+        self.setWindowTitle(f"{film.source} — {APPLICATION}")
+        self.messages.show_status(f"Opened {film.source} ({w} × {h}).")
+        self.panels.original.setFocus()  # viewer keys (I, =, 1-5, PgDown) act on the film, not the prompt field
+        self.controller.find_lungs(key, film, path)
+
     # -- small actions ---------------------------------------------------------------------------------------
     def _preset(self, index: int) -> None:
         name = self.view.preset(index)
         if name:
-            self.show_status(f"Window/level: {name}")
+            self.messages.show_status(f"Window/level: {name}")
 
     def _paint_mode(self, on: bool) -> None:
         for p in self.panels.panels:
             p.paint_mode = on
             p.setDragMode(p.DragMode.NoDrag if on else p.DragMode.ScrollHandDrag)
 
-    def show_status(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
-
-    def show_error(self, sentence: str, title: str = "VALD-MD Desktop") -> None:
-        """Show one sentence (never a traceback) without blocking: the app stays usable."""
-        self.last_error = sentence
-        self.show_status(sentence)
-        if self._error_box is not None:
-            self._error_box.close()
-        box = QMessageBox(QMessageBox.Icon.Warning, title, sentence, QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda *_: setattr(self, "_error_box", None))
-        self._error_box = box
-        box.open()
-
     def show_help(self) -> None:
         HelpDialog(self).exec()
 
     def show_about(self) -> None:
         about_box(self).exec()
+
+    # -- what scripts and tests use (each a thin call into the part that owns it) ---------------------------
+    @property
+    def film(self) -> Film | None:
+        return self.document.film
+
+    @property
+    def result(self) -> RunResult | None:
+        return self.document.result
+
+    @property
+    def auto_mask(self) -> LungMask | None:
+        return self.document.auto_mask
+
+    @property
+    def last_error(self) -> str | None:
+        """The sentence of the last error shown."""
+        return self.messages.last_error
+
+    @property
+    def recent(self) -> list[str]:
+        return self.files.recent
+
+    def open_path(self, path: str | Path) -> bool:
+        return self.files.open_path(path)
+
+    def export_dialog(self, kind: str, pattern: str) -> None:
+        self.files.export_dialog(kind, pattern)
+
+    def export_to(self, kind: str, path: Path) -> list[Path]:
+        return self.files.export_to(kind, path)
+
+    def start(self) -> None:
+        self.runs.start()
+
+    def generate(self) -> None:
+        self.runs.generate()
+
+    def cancel_run(self) -> None:
+        self.runs.cancel_run()
+
+    @property
+    def pacs_node(self) -> PacsNode | None:
+        return self.pacs_sender.node
+
+    @pacs_node.setter
+    def pacs_node(self, node: PacsNode | None) -> None:
+        self.pacs_sender.node = node
+
+    @property
+    def pacs_dialog(self) -> PacsDialog | None:
+        return self.pacs_sender.dialog
+
+    @property
+    def pacs_last_file(self) -> Path | None:
+        return self.pacs_sender.last_file
+
+    def open_pacs_dialog(self) -> PacsDialog:
+        return self.pacs_sender.open_dialog()
+
+    def send_result_to(self, path: Path, deidentify: bool | None = None) -> bool:
+        return self.pacs_sender.send_result_to(path, deidentify)
+
+    def send_file(self, path: Path) -> bool:
+        return self.pacs_sender.send_file(path)
+
+    def retry_pacs(self) -> bool:
+        return self.pacs_sender.retry()
 
     # -- drag and drop ---------------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
@@ -264,65 +346,14 @@ class MainWindow(FilesMixin, RunsMixin, PacsMixin, QMainWindow):
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.open_path(paths[0])
+            self.files.open_path(paths[0])
 
     # -- persistence -----------------------------------------------------------------------------------------
-    def _restore_state(self) -> None:
-        s = self.qsettings
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        self.metadata_dock.hide()  # hidden by default: metadata may identify the patient
-        raw = s.value("run/settings", "")
-        first_start = not raw
-        if raw:
-            # Settings from an incompatible version: keep the defaults.
-            with contextlib.suppress(ValueError, TypeError, ValdError):
-                self.controls.set_settings(RunSettings.from_dict(json.loads(str(raw))))
-        raw = s.value("view/overlay", "")
-        if raw:
-            try:
-                self.overlay_controls.set_values(json.loads(str(raw)))
-                self.view.set_overlay(self.overlay_controls.values())
-            except (ValueError, TypeError):
-                pass
-        for d in self._stored_list("model/recent"):
-            if Path(d).is_dir():
-                self.controls.add_model_dir(Path(d), select=False)
-        if self.model_choice is None:
-            chosen = str(s.value("model/choice", "") or "")
-            if chosen and Path(chosen).is_dir():
-                self.model_choice = Path(chosen)
-                self.controls.add_model_dir(self.model_choice)
-        if first_start:  # no settings of the user's own yet: start from what the model recommends
-            rec = self.recommended()
-            with contextlib.suppress(ValdError):  # recommendations that do not fit: keep the defaults
-                if rec:
-                    self.controls.set_settings(self.controls.settings().replace(**rec))
-
     def save_state(self) -> None:
-        s = self.qsettings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        with contextlib.suppress(ValdError):  # an invalid half-typed setting is not worth keeping
-            s.setValue("run/settings", json.dumps(self.controls.settings().to_dict()))
-        s.setValue("view/overlay", json.dumps(self.overlay_controls.values()))
-        s.setValue("files/recent", self.recent)
-        s.setValue("model/choice", str(self.model_choice) if self.model_choice else "")
-        s.setValue("model/recent", self._model_dirs())
-        s.sync()
-
-    def _stored_list(self, key: str) -> list[str]:
-        value = self.qsettings.value(key, [])
-        if isinstance(value, str):
-            return [value] if value else []
-        return [str(v) for v in (value or [])]
+        self.persistence.save()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_state()
         self.controller.shutdown()
-        self._shutdown_pacs()
+        self.pacs_sender.shutdown()
         super().closeEvent(event)

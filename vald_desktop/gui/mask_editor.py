@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from vald_desktop.core.base.errors import MaskError, ValdError
 from vald_desktop.core.masks.edit import MaskEdit, outline
+from vald_desktop.core.masks.lung_mask import LungMask
 from vald_desktop.gui.lung_finding import outline_thickness
 from vald_desktop.gui.qimage import outline_rgba
 
@@ -65,6 +65,9 @@ class MaskEditor(QWidget):
     layerImageChanged = Signal(object)  # the same as a ready QImage (an automatic mask's prepared outline)
     paintModeChanged = Signal(bool)
     message = Signal(str)  # a sentence for the status bar / message box
+    # ``size`` (the brush size box) and ``mask()`` hide QWidget.size() / QWidget.mask(): long-standing public
+    # names of this editor, and nothing asks the editor widget for its geometry or clip region by them.
+    size: QSpinBox  # type: ignore[assignment]
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -122,15 +125,13 @@ class MaskEditor(QWidget):
         self._update_buttons()
         self.refresh_layer()
 
-    def mask(self) -> np.ndarray | None:
+    def mask(self) -> np.ndarray | None:  # type: ignore[override]
         return None if self.edit is None else self.edit.mask
 
-    def lung_mask(self) -> Any:
+    def lung_mask(self) -> LungMask | None:
         """The current mask as a ``core.masks.LungMask`` (split into patient left / right)."""
         if self.edit is None:
             return None
-        from vald_desktop.core.masks.lung_mask import LungMask
-
         return LungMask.from_mask(self.edit.mask, "edited" if self.edit.edited else self.edit.source)
 
     # -- strokes (film pixel coordinates) ---------------------------------------------------------------------
@@ -170,11 +171,12 @@ class MaskEditor(QWidget):
 
     # -- files -----------------------------------------------------------------------------------------------
     def save_to(self, path: str | Path) -> Path:
-        if self.edit is None:
+        mask = self.lung_mask()
+        if mask is None:
             raise MaskError("There is no lung mask to save yet.")
         from vald_desktop.core.masks.resolve import save_mask
 
-        save_mask(self.lung_mask(), Path(path))
+        save_mask(mask, Path(path))
         return Path(path)
 
     def load_from(self, path: str | Path) -> None:
@@ -183,8 +185,7 @@ class MaskEditor(QWidget):
         from vald_desktop.core.masks.resolve import load_mask
 
         loaded = load_mask(Path(path), self.edit.shape)
-        arr = getattr(loaded, "mask", loaded)
-        self.edit.replace(np.asarray(arr, dtype=bool), source="file")
+        self.edit.replace(np.asarray(loaded.mask, dtype=bool), source="file")
         self._changed()
 
     def _save_dialog(self) -> None:

@@ -32,6 +32,9 @@ class MetadataPanel(QWidget):
     def _apply_filter(self, text: str) -> None:
         needle = text.strip().lower()
         for r in range(self.table.rowCount()):
-            key = self.table.item(r, 0).text().lower()
-            value = self.table.item(r, 1).text().lower()
+            key, value = self._cell(r, 0), self._cell(r, 1)
             self.table.setRowHidden(r, bool(needle) and needle not in key and needle not in value)
+
+    def _cell(self, row: int, column: int) -> str:
+        item = self.table.item(row, column)
+        return "" if item is None else item.text().lower()

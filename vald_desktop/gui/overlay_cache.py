@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtGui import QImage
 
 from vald_desktop.gui.qimage import pixmap_ready_qimage
 
+if TYPE_CHECKING:
+    from vald_desktop.core.engine.sampler import RunResult
+
 _MAX = 32
 _lock = threading.Lock()
-_cache: OrderedDict[int, tuple[Any, np.ndarray]] = OrderedDict()
+_cache: OrderedDict[int, tuple[RunResult, np.ndarray]] = OrderedDict()
 
 
-def display_norm(result: Any) -> np.ndarray:
+def display_norm(result: RunResult) -> np.ndarray:
     """``result.map`` scaled to [-1, 1] by its |M| percentile (signed), computed once per result object."""
     key = id(result)
     with _lock:
@@ -39,10 +42,10 @@ def display_norm(result: Any) -> np.ndarray:
     return norm
 
 
-_layers: OrderedDict[tuple[int, str, float], tuple[Any, QImage]] = OrderedDict()
+_layers: OrderedDict[tuple[int, str, float], tuple[RunResult, QImage]] = OrderedDict()
 
 
-def overlay_image_for(result: Any, mode: str, threshold: float, compute: bool = True) -> QImage | None:
+def overlay_image_for(result: RunResult, mode: str, threshold: float, compute: bool = True) -> QImage | None:
     """The overlay layer of ``result`` for (mode, threshold) as a QImage ready for a pixmap, computed once.
 
     Safe on any thread (a QImage, never a QPixmap). ``compute=False`` only looks in the cache (None on a miss).

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from vald_desktop.core.base.errors import ValdError
 
+if TYPE_CHECKING:
+    from vald_desktop.core.export.pacs import PacsNode
+
 log = logging.getLogger(__name__)
+Export = Callable[[], object]  # writes the file to send (on the PACS thread); what it returns is not used
 
 
 def _sentence(exc: BaseException) -> str:
@@ -33,7 +38,7 @@ class PacsWorker(QObject):
     failed = Signal(str, object, str)  # job, path (the file on disk, when there is one), sentence
 
     @Slot(object)
-    def echo(self, node: Any) -> None:
+    def echo(self, node: PacsNode) -> None:
         from vald_desktop.core.export.pacs import echo
 
         t0 = time.monotonic()
@@ -48,7 +53,7 @@ class PacsWorker(QObject):
         )
 
     @Slot(object, object, object)
-    def send(self, node: Any, path: Path, export: Any) -> None:
+    def send(self, node: PacsNode, path: Path, export: Export | None) -> None:
         """C-STORE ``path``; first write it from ``export`` (a callable returning the files) when one is given."""
         from vald_desktop.core.export.pacs import store
 
@@ -109,14 +114,14 @@ class PacsController(QObject):
             getattr(self.worker, name).connect(getattr(self, name), queued)
         self._thread.start()
 
-    def echo(self, node: Any) -> bool:
+    def echo(self, node: PacsNode) -> bool:
         """Start a C-ECHO; False (and nothing sent) while another request is in flight."""
         if not self._begin():
             return False
         self._echo_requested.emit(node)
         return True
 
-    def send(self, node: Any, path: Path, export: Any = None) -> bool:
+    def send(self, node: PacsNode, path: Path, export: Export | None = None) -> bool:
         if not self._begin():
             return False
         self._send_requested.emit(node, Path(path), export)

@@ -13,7 +13,7 @@ import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
@@ -22,19 +22,33 @@ from PySide6.QtGui import QImage
 from vald_desktop.gui.overlay_cache import overlay_image_for
 from vald_desktop.gui.qimage import pixmap_ready_qimage
 
+if TYPE_CHECKING:
+    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.films.film import Film
+
+T = TypeVar("T")
+Pixels = tuple[np.ndarray, QImage]
+
 ASYNC_MIN_PIXELS = 1_000_000  # below this a result is drawn on the GUI thread (a 1 Mpx film costs < 15 ms)
 
 
-def counterfactual_pixels(image: Any, film: Any, window: Any) -> tuple[np.ndarray, QImage]:
-    """A counterfactual (or preview) as the original is shown under ``window`` (float [0, 1] HxW, and a QImage)."""
+# ``film`` and ``window`` stay untyped here until ``core.attribution.viewing.WindowLike`` accepts the frozen
+# ``Window`` it is given; callers pass a ``Film`` and a ``Window``.
+def relative_pixels(image: np.ndarray, film: Any, window: Any) -> np.ndarray:
+    """A counterfactual (or preview) as the original is shown under ``window`` (float [0, 1] HxW)."""
     from vald_desktop.core.attribution.viewing import relative_display
 
-    rel = relative_display(
+    return relative_display(
         np.asarray(image, dtype=np.float32),
         film.default_window,
         window,
         bool(film.monochrome1),
     )
+
+
+def counterfactual_pixels(image: np.ndarray, film: Film, window: Any) -> Pixels:
+    """:func:`relative_pixels`, and the same as a QImage ready for a pixmap."""
+    rel = relative_pixels(image, film, window)
     return rel, pixmap_ready_qimage(rel)
 
 
@@ -51,7 +65,7 @@ class ResultDrawer(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._lock = threading.Lock()
-        self._counterfactuals: OrderedDict[Hashable, tuple[Any, tuple[np.ndarray, QImage]]] = OrderedDict()
+        self._counterfactuals: OrderedDict[Hashable, tuple[tuple[np.ndarray, Film], Pixels]] = OrderedDict()
         self._wanted: set[Hashable] = set()
         self._pending: set[Hashable] = set()
         self.pool = (
@@ -72,11 +86,11 @@ class ResultDrawer(QObject):
             self._wanted = set()
 
     # -- what the view asks for ------------------------------------------------------------------------------
-    def counterfactual(self, image: Any, film: Any, window: Any) -> tuple[np.ndarray, QImage] | None:
+    def counterfactual(self, image: np.ndarray, film: Film, window: Any) -> Pixels | None:
         """``image`` (a result's counterfactual or a full-size preview) under ``window``, or None while computed."""
         key = ("cf", id(image), id(film), window)
 
-        def compute() -> tuple[np.ndarray, QImage]:
+        def compute() -> Pixels:
             value = counterfactual_pixels(image, film, window)
             with self._lock:
                 self._counterfactuals[key] = ((image, film), value)  # the objects pin their ids while cached
@@ -91,7 +105,7 @@ class ResultDrawer(QObject):
                 return hit[1]
         return self._get(key, compute, _pixels(image))
 
-    def layer(self, result: Any, mode: str, threshold: float) -> QImage | None:
+    def layer(self, result: RunResult, mode: str, threshold: float) -> QImage | None:
         key = ("layer", id(result), str(mode), float(threshold))
         cached = overlay_image_for(result, mode, threshold, compute=False)
         if cached is not None:
@@ -99,7 +113,7 @@ class ResultDrawer(QObject):
         return self._get(key, lambda: overlay_image_for(result, mode, threshold), _pixels(result.map))
 
     # -- machinery -------------------------------------------------------------------------------------------
-    def _get(self, key: Hashable, compute: Callable[[], Any], pixels: int) -> Any:
+    def _get(self, key: Hashable, compute: Callable[[], T], pixels: int) -> T | None:
         if pixels < ASYNC_MIN_PIXELS:
             return compute()
         with self._lock:
@@ -110,7 +124,7 @@ class ResultDrawer(QObject):
         self.pool.start(lambda: self._job(key, compute))
         return None
 
-    def _job(self, key: Hashable, compute: Callable[[], Any]) -> None:
+    def _job(self, key: Hashable, compute: Callable[[], object]) -> None:
         """Runs on the pool thread."""
         with self._lock:
             skip = key not in self._wanted
@@ -131,6 +145,6 @@ class ResultDrawer(QObject):
         return bool(self.pool.waitForDone(timeout_ms))
 
 
-def _pixels(a: Any) -> int:
+def _pixels(a: np.ndarray) -> int:
     shape = np.shape(a)
     return int(shape[0] * shape[1]) if len(shape) >= 2 else 0

@@ -13,23 +13,31 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from vald_desktop.core.base.settings import RunSettings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "phantom-opacity-left.png"
 SIZE = (1600, 1000)
 
 
-def _save(widget: Any, path: Path) -> Path:
+def _save(widget: QWidget, path: Path) -> Path:
+    from PySide6.QtGui import QImageWriter
+
     from vald_desktop.core.base.atomic import atomic_path
 
     image = widget.grab().toImage()
     with atomic_path(path) as tmp:
-        if not image.save(str(tmp), "PNG"):
+        # A writer with the format named: the temporary name's suffix says nothing about it.
+        if not QImageWriter(str(tmp), b"PNG").write(image):
             raise OSError(f"cannot write {path}")
     return path
 
 
-def _pump(app: Any, seconds: float) -> None:
+def _pump(app: QApplication, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         app.processEvents()
@@ -39,12 +47,14 @@ def _pump(app: Any, seconds: float) -> None:
 def _film(folder: Path) -> Path:
     if SAMPLE.is_file():
         return SAMPLE
-    from vald_desktop.gui.stall import _sample_film
+    from vald_desktop.gui.stall import sample_film
 
-    return _sample_film(folder)
+    return sample_film(folder)
 
 
-def take(out: Path, film: Path | None = None, model: str | None = None, settings: Any = None) -> list[Path]:
+def take(
+    out: Path, film: Path | None = None, model: str | None = None, settings: RunSettings | None = None
+) -> list[Path]:
     """Write ``screenshot-start.png`` and ``screenshot-result.png`` into ``out``; returns their paths."""
     from PySide6.QtCore import QSettings
 

@@ -17,9 +17,15 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from vald_desktop.core.base.settings import RunSettings
+    from vald_desktop.gui.worker import RunEngine
 
 
 class _TickRecorder:
@@ -31,6 +37,10 @@ class _TickRecorder:
 
     def gaps_ms(self) -> list[float]:
         return [(b - a) * 1000.0 for a, b in zip(self.times, self.times[1:], strict=False)]
+
+    def count(self, start: float, end: float) -> int:
+        """Ticks in (start, end]: each one is the event loop getting a turn."""
+        return sum(1 for t in self.times if start < t <= end)
 
     def worst_ms(self, start: float, end: float, interval_ms: float) -> float:
         """The longest stall among the gaps that end in (start, end]: a stall belongs to the phase it ends in."""
@@ -81,15 +91,16 @@ def _Events() -> Any:  # noqa: N802 - a factory so PySide6 is imported only when
     return _events_class()()
 
 
-def _ensure_app() -> Any:
+def _ensure_app() -> QApplication:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    return QApplication.instance() or QApplication(["vald-stall"])
+    app = QApplication.instance()
+    return app if isinstance(app, QApplication) else QApplication(["vald-stall"])
 
 
-def _sample_film(folder: Path) -> Path:
+def sample_film(folder: Path) -> Path:
     """A phantom film when the caller gives none (no patient data needed to measure responsiveness)."""
     from PIL import Image
 
@@ -101,12 +112,12 @@ def _sample_film(folder: Path) -> Path:
     return path
 
 
-def _wait(app: Any, done: dict[str, Any], key: str, timeout_s: float) -> bool:
+def _wait(done: dict[str, Any], key: str, timeout_s: float) -> bool:
     """Run a real event loop (as ``app.exec`` would) until ``key`` appears in ``done`` or the time is up."""
     return _wait_until(lambda: key in done, timeout_s)
 
 
-def _wait_until(ready: Any, timeout_s: float) -> bool:
+def _wait_until(ready: Callable[[], bool], timeout_s: float) -> bool:
     """Run a real event loop until ``ready()`` is true or the time is up."""
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -116,7 +127,12 @@ def _wait_until(ready: Any, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     poll = QTimer()
     poll.setInterval(10)
-    poll.timeout.connect(lambda: (ready() or time.monotonic() > deadline) and loop.quit())
+
+    def check() -> None:
+        if ready() or time.monotonic() > deadline:
+            loop.quit()
+
+    poll.timeout.connect(check)
     poll.start()
     loop.exec()
     poll.stop()
@@ -127,8 +143,8 @@ def measure_stall(
     film: str | Path | None = None,
     model_dir: str | Path | None = None,
     *,
-    settings: Any = None,
-    engine: Any = None,
+    settings: RunSettings | None = None,
+    engine: RunEngine | None = None,
     interval_ms: int = 5,
     timeout_s: float = 600.0,
     open_only: bool = False,
@@ -136,8 +152,9 @@ def measure_stall(
     """Open ``film`` and run one Generate in the main window; report the worst GUI-thread stalls (ms).
 
     ``worst_stall_ms`` is the worst during the run and the drawing of its result (``run_stall_ms`` and
-    ``result_stall_ms`` apart); ``open_stall_ms`` covers opening the film and ``outline_stall_ms`` its lung outline. ``settings`` (a ``RunSettings``) defaults to a
-    short run without a mask; ``engine`` may replace the real one; ``open_only`` stops after the film is shown.
+    ``result_stall_ms`` apart); ``open_stall_ms`` covers opening the film (``open_s`` long, ``open_ticks`` turns of
+    the event loop) and ``outline_stall_ms`` its lung outline (``outline_s``). ``settings`` defaults to a short run
+    without a mask; ``engine`` may replace the real one; ``open_only`` stops after the film's outline is shown.
     """
     app = _ensure_app()
     from PySide6.QtCore import QSettings, Qt, QTimer
@@ -168,9 +185,9 @@ def measure_stall(
             timer.start()
             ticks.tick()
             t_open = time.perf_counter()
-            started = window.open_path(Path(film) if film else _sample_film(Path(tmp)))
-            loader = getattr(window, "film_loader", None)  # absent in builds that opened films synchronously
-            if not started or not _wait_until(lambda: loader is None or not loader.busy, timeout_s):
+            started = window.open_path(Path(film) if film else sample_film(Path(tmp)))
+            loader = window.film_loader
+            if not started or not _wait_until(lambda: not loader.busy, timeout_s):
                 raise RuntimeError(window.last_error or "the film could not be opened")
             if window.film is None:
                 raise RuntimeError(window.last_error or "the film could not be opened")
@@ -179,18 +196,21 @@ def measure_stall(
             t_shown = time.perf_counter()
             report["open_s"] = round(t_shown - t_open, 3)
             report["open_stall_ms"] = ticks.worst_ms(t_open, t_shown, interval_ms)
+            report["open_ticks"] = ticks.count(t_open, t_shown)
             report["film_shape"] = list(window.film.shape)
-            # The automatic lung outline follows (found on the sampler thread, drawn on the GUI thread).
-            if _wait(app, done, "lungs", min(timeout_s, 60.0)):
+            # The automatic lung outline follows (found in the helper process, drawn on the GUI thread).
+            if _wait(done, "lungs", min(timeout_s, 60.0)):
                 app.processEvents()
                 ticks.tick()
-                report["outline_stall_ms"] = ticks.worst_ms(t_shown, time.perf_counter(), interval_ms)
+                t_outlined = time.perf_counter()
+                report["outline_s"] = round(t_outlined - t_shown, 3)
+                report["outline_stall_ms"] = ticks.worst_ms(t_shown, t_outlined, interval_ms)
             if open_only:
                 return report
 
             t_load = time.perf_counter()
             window.start()
-            if not _wait(app, done, "model", timeout_s) or isinstance(done["model"], str):
+            if not _wait(done, "model", timeout_s) or isinstance(done["model"], str):
                 raise RuntimeError(f"the model did not load: {done.get('model', 'timeout')}")
             load_s = time.perf_counter() - t_load
             window.controls.set_settings(settings or RunSettings(steps=20, mask_mode="none"))
@@ -205,12 +225,12 @@ def measure_stall(
             ticks.tick()
             t0 = time.perf_counter()
             window.generate()
-            finished = _wait(app, done, "outcome", timeout_s)
+            finished = _wait(done, "outcome", timeout_s)
             run_s = time.perf_counter() - t0
             t_result = done.get("finished_at", time.perf_counter())
             # The result is drawn on the GUI thread, large films partly from a pool thread: count all of it.
             app.processEvents()
-            drawn = _wait_until(lambda: not getattr(window.view, "drawing", False), timeout_s)
+            drawn = _wait_until(lambda: not window.view.drawing, timeout_s)
             app.processEvents()
             ticks.tick()
             t_drawn = time.perf_counter()

@@ -14,17 +14,52 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from vald_desktop.core.base.errors import Cancelled, OutOfMemoryError, ValdError
+from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.gui.lung_finding import find_lungs
+from vald_desktop.gui.mask_editor import OutlineLayer, outline_layer
 from vald_desktop.gui.overlay_cache import display_norm
+
+if TYPE_CHECKING:
+    from vald_desktop.core.engine.models import ModelInfo
+    from vald_desktop.core.engine.sampler import Progress, RunResult
+    from vald_desktop.core.films.film import Film
+    from vald_desktop.core.films.windowing import Window
+    from vald_desktop.core.masks.lung_mask import LungMask
 
 log = logging.getLogger(__name__)
 
-EngineFactory = Callable[[Path | None], Any]
+
+class RunEngine(Protocol):
+    """What the worker asks of an engine: ``core.engine.sampler.Engine``, or a stand-in (tests, benchmarks)."""
+
+    def load(self) -> ModelInfo: ...
+
+    def run(
+        self,
+        image: np.ndarray,
+        settings: RunSettings,
+        *,
+        mask: LungMask | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+        film_sha256: str | None = None,
+    ) -> RunResult: ...
+
+
+@runtime_checkable
+class SwitchesModels(Protocol):
+    """An engine that can free one model and load another (stand-ins need not)."""
+
+    def set_model(self, model_dir: str | Path | None) -> None: ...
+
+
+EngineFactory = Callable[[Path | None], RunEngine]
 
 
 @dataclass(frozen=True)
@@ -32,7 +67,7 @@ class AutoMask:
     """Ask the worker for the film's automatic lung mask (found on the worker thread, then cached per film)."""
 
     key: str
-    film: Any
+    film: Film
     path: Path | None = None  # where the film was opened from: finds a dataset's sibling mask
 
 
@@ -40,11 +75,11 @@ class AutoMask:
 class FilmImage:
     """Ask the worker to window the film itself (numpy work kept off the GUI thread)."""
 
-    film: Any
-    window: Any
+    film: Film
+    window: Window
 
 
-def default_engine_factory(model_dir: Path | None) -> Any:
+def default_engine_factory(model_dir: Path | None) -> RunEngine:
     """Build the real engine; imported lazily because ``core.sampler`` imports torch."""
     from vald_desktop.core.engine.sampler import Engine
 
@@ -77,16 +112,15 @@ class SamplerWorker(QObject):
     mask_ready = Signal(object, object)  # (film sha or id, LungMask)
     mask_failed = Signal(object, str)
 
-    def __init__(self, engine_factory: EngineFactory | None = None, engine: Any = None) -> None:
+    def __init__(self, engine_factory: EngineFactory | None = None, engine: RunEngine | None = None) -> None:
         super().__init__()
         self._factory = engine_factory or default_engine_factory
         self._engine = engine
         self._engine_dir: Path | None = None
         self._loaded = False
-        self.layer_hint: tuple[str, float] | None = None  # (overlay mode, threshold) the GUI will draw
-        self._masks: dict[str, Any] = {}  # film key -> LungMask (automatic); a few films at most
+        self._masks: dict[str, LungMask] = {}  # film key -> LungMask (automatic); a few films at most
         # film key -> its mask's OutlineLayer, made here so the GUI thread only shows it
-        self.outline_layers: dict[str, Any] = {}
+        self.outline_layers: dict[str, OutlineLayer] = {}
         self.cancel_event = threading.Event()
 
     # -- model -----------------------------------------------------------------------------------------------
@@ -100,23 +134,29 @@ class SamplerWorker(QObject):
             self._loaded = False
             self.model_failed.emit(_sentence(exc))
 
-    def _ensure_model(self, model_dir: Path | None, force: bool = False) -> None:
-        if self._loaded and not force and model_dir == self._engine_dir:
-            return
+    def _ensure_model(self, model_dir: Path | None, force: bool = False) -> RunEngine:
+        if self._loaded and not force and model_dir == self._engine_dir and self._engine is not None:
+            return self._engine
         self.status.emit("Loading the model…")
         self._loaded = False
-        if self._engine is None:
-            self._engine = self._factory(model_dir)
-        elif model_dir != self._engine_dir and hasattr(self._engine, "set_model"):
-            self._engine.set_model(model_dir)  # frees the previous pipeline before the next one loads
-        self._engine_dir = model_dir
-        info = self._engine.load()  # cheap when this model is already loaded
+        engine = self._engine = self._engine_for(model_dir)
+        info = engine.load()  # cheap when this model is already loaded
         self._loaded = True
         self.model_loaded.emit(info)
+        return engine
+
+    def _engine_for(self, model_dir: Path | None) -> RunEngine:
+        engine = self._engine
+        if engine is None:
+            engine = self._factory(model_dir)
+        elif model_dir != self._engine_dir and isinstance(engine, SwitchesModels):
+            engine.set_model(model_dir)  # frees the previous pipeline before the next one loads
+        self._engine_dir = model_dir
+        return engine
 
     # -- masks -----------------------------------------------------------------------------------------------
     @Slot(object, object, object)
-    def find_lungs(self, key: str, film: Any, path: Path | None) -> None:
+    def find_lungs(self, key: str, film: Film, path: Path | None) -> None:
         """Automatic lung mask for a film (dataset sibling mask, learned or built-in segmenter)."""
         try:
             self._auto_mask(key, film, path)
@@ -125,13 +165,10 @@ class SamplerWorker(QObject):
                 log.exception("automatic lung mask failed")
             self.mask_failed.emit(key, _sentence(exc))
 
-    def _auto_mask(self, key: str, film: Any, path: Path | None = None) -> Any:
+    def _auto_mask(self, key: str, film: Film, path: Path | None = None) -> LungMask:
         if key in self._masks:
             return self._masks[key]
         self.status.emit("Finding the lungs…")
-        from vald_desktop.gui.lung_finding import find_lungs
-        from vald_desktop.gui.mask_editor import outline_layer
-
         found = find_lungs(film, path)  # in the helper process: its numpy would starve the window's thread
         for message in found.warnings:
             self.status.emit(message)
@@ -149,8 +186,8 @@ class SamplerWorker(QObject):
     def run(
         self,
         image: np.ndarray | FilmImage,
-        settings: Any,
-        mask: Any,
+        settings: RunSettings,
+        mask: LungMask | AutoMask | None,
         model_dir: Path | None,
         film_sha: str | None,
     ) -> None:
@@ -163,22 +200,19 @@ class SamplerWorker(QObject):
                 image = image.film.display(image.window)
             if isinstance(mask, AutoMask):
                 mask = self._auto_mask(mask.key, mask.film, mask.path)
-            self._ensure_model(model_dir)
+            engine = self._ensure_model(model_dir)
             if cancel.is_set():
                 raise Cancelled()
             self.status.emit("Generating…")
             t0 = time.monotonic()
 
-            def on_progress(p: Any) -> None:
-                eta = getattr(p, "eta", None)
-                self.progress.emit(int(p.step), int(p.total), -1.0 if eta is None else float(eta))
-                prev = getattr(p, "preview", None)
-                if prev is not None:
-                    self.preview.emit(np.asarray(prev, dtype=np.float32))
+            def on_progress(p: Progress) -> None:
+                self.progress.emit(int(p.step), int(p.total), -1.0 if p.eta is None else float(p.eta))
+                if p.preview is not None:
+                    self.preview.emit(np.asarray(p.preview, dtype=np.float32))
 
-            extra = {"film_sha256": film_sha} if film_sha else {}
-            result = self._engine.run(
-                image, settings, mask=mask, progress=on_progress, cancel=cancel, **extra
+            result = engine.run(
+                image, settings, mask=mask, progress=on_progress, cancel=cancel, film_sha256=film_sha or None
             )
             log.info("run finished in %.1f s", time.monotonic() - t0)
             display_norm(
@@ -223,13 +257,16 @@ class SamplerController(QObject):
                 "model_failed", "mask_ready", "mask_failed")  # fmt: skip
 
     def __init__(
-        self, engine_factory: EngineFactory | None = None, engine: Any = None, parent: QObject | None = None
+        self,
+        engine_factory: EngineFactory | None = None,
+        engine: RunEngine | None = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName("vald-sampler")
+        self.sampler_thread = QThread()
+        self.sampler_thread.setObjectName("vald-sampler")
         self.worker = SamplerWorker(engine_factory, engine)
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.sampler_thread)
         queued = Qt.ConnectionType.QueuedConnection
         self._load_requested.connect(self.worker.load_model, queued)
         self._run_requested.connect(self.worker.run, queued)
@@ -241,19 +278,19 @@ class SamplerController(QObject):
         self.started.connect(self._on_started)
         for sig in (self.finished, self.failed, self.cancelled):
             sig.connect(self._on_done)
-        self.thread.start()
+        self.sampler_thread.start()
 
     def load_model(self, model_dir: Path | None) -> None:
         self._load_requested.emit(model_dir)
 
-    def find_lungs(self, key: object, film: Any, path: Path | None = None) -> None:
+    def find_lungs(self, key: str, film: Film, path: Path | None = None) -> None:
         self._lungs_requested.emit(key, film, path)
 
     def run(
         self,
         image: np.ndarray | FilmImage,
-        settings: Any,
-        mask: Any,
+        settings: RunSettings,
+        mask: LungMask | AutoMask | None,
         model_dir: Path | None,
         film_sha: str | None = None,
     ) -> None:
@@ -265,6 +302,10 @@ class SamplerController(QObject):
     def cancel(self) -> None:
         self.worker.cancel_event.set()
 
+    def outline_layer(self, key: str) -> OutlineLayer | None:
+        """The outline the worker made for film ``key``'s automatic mask (set before ``mask_ready`` is sent)."""
+        return self.worker.outline_layers.get(key)
+
     def _on_started(self) -> None:
         self.busy = True
 
@@ -274,5 +315,5 @@ class SamplerController(QObject):
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Stop the thread; a run in progress is cancelled first so closing the window is quick."""
         self.cancel()
-        self.thread.quit()
-        self.thread.wait(timeout_ms)
+        self.sampler_thread.quit()
+        self.sampler_thread.wait(timeout_ms)

@@ -7,12 +7,12 @@ Everything here is numpy/Pillow on the film's own grid.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from vald_desktop.core.base.errors import SettingsError
+from vald_desktop.core.masks.lung_mask import LungMask
 
 RED = np.array([230, 30, 30], dtype=np.float32)
 BLUE = np.array([40, 110, 255], dtype=np.float32)
@@ -20,8 +20,8 @@ MODES = ("signed", "abs")
 COMPOSITE_MAX_HEIGHT = 1024  # keeps a composite of a 2k film a sensible size for reports and slides
 
 
-def _bool_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
-    arr = np.asarray(getattr(mask, "mask", mask)).astype(bool)
+def _bool_mask(mask: LungMask | np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    arr = np.asarray(mask.mask if isinstance(mask, LungMask) else mask).astype(bool)
     if arr.shape != shape:
         raise SettingsError(
             f"The lung mask is {arr.shape[1]}x{arr.shape[0]} but the film is {shape[1]}x{shape[0]}."
@@ -65,7 +65,10 @@ def film_plus_edit(
 
 
 def signed_map(
-    reference: np.ndarray, counterfactual: np.ndarray, mask: Any = None, sigma: float = 0.0
+    reference: np.ndarray,
+    counterfactual: np.ndarray,
+    mask: LungMask | np.ndarray | None = None,
+    sigma: float = 0.0,
 ) -> np.ndarray:
     """``reference − counterfactual`` (float32), Gaussian-smoothed by ``sigma`` pixels, zero outside ``mask``."""
     ref = np.asarray(reference, dtype=np.float32)
@@ -80,6 +83,21 @@ def signed_map(
     if mask is not None:
         m = np.where(_bool_mask(mask, m.shape), m, np.float32(0.0)).astype(np.float32)
     return m
+
+
+def seed_consensus(
+    film: np.ndarray, counterfactuals: list[np.ndarray], mask: LungMask | None, sigma: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(mean counterfactual, its map, per-pixel std of the per-seed maps or None for one seed)."""
+    if len(counterfactuals) == 1:
+        return counterfactuals[0], signed_map(film, counterfactuals[0], mask, sigma), None
+    counterfactual = np.mean(counterfactuals, axis=0).astype(np.float32)
+    per_seed = np.stack([signed_map(film, cf, mask, sigma) for cf in counterfactuals])
+    return (
+        counterfactual,
+        signed_map(film, counterfactual, mask, sigma),
+        per_seed.std(axis=0).astype(np.float32),
+    )
 
 
 @dataclass(frozen=True)
@@ -102,12 +120,17 @@ class OverlayStyle:
             )
 
 
+def overlay_scale(m: np.ndarray, percentile: float) -> float:
+    """The |M| the overlay draws at full colour: the ``percentile`` of |M| over the pixels where M is not zero."""
+    mag = np.abs(np.asarray(m, dtype=np.float32))
+    nz = mag[mag > 0]
+    return float(np.percentile(nz, percentile)) if nz.size else 0.0
+
+
 def normalise(m: np.ndarray, style: OverlayStyle) -> np.ndarray:
     """M scaled to [-1, 1] by its |M| percentile (signed mode) or |M| scaled to [0, 1] (abs mode)."""
     m = np.asarray(m, dtype=np.float32)
-    mag = np.abs(m)
-    nz = mag[mag > 0]
-    scale = float(np.percentile(nz, style.percentile)) if nz.size else 0.0
+    scale = overlay_scale(m, style.percentile)
     if scale <= 0:
         return np.zeros_like(m)
     v = np.clip(m / scale, -1.0, 1.0)
@@ -182,14 +205,14 @@ def composite(
     return np.asarray(canvas, dtype=np.uint8)
 
 
-def lung_stats(m: np.ndarray, mask: Any, threshold: float) -> dict[str, dict[str, float]]:
-    """Per lung (patient left = image right on PA/AP): % of lung with M > threshold, mean M, max M."""
+def lung_stats(m: np.ndarray, mask: LungMask, style: OverlayStyle) -> dict[str, dict[str, float]]:
+    """Per lung (patient left = image right on PA/AP): % of lung with M above the overlay's cut, mean M, max M."""
     m = np.asarray(m, dtype=np.float32)
+    # The one threshold rule for lung statistics is the cut the overlay draws: style.threshold × the |M| percentile
+    # scale (99th by default), not × max|M|, so run.json, export records and the PDF count what the picture shows.
+    threshold = style.threshold * overlay_scale(m, style.percentile)
     out: dict[str, dict[str, float]] = {}
-    for side in ("left", "right"):
-        region = getattr(mask, side, None)
-        if region is None:
-            continue
+    for side, region in (("left", mask.left), ("right", mask.right)):
         sel = _bool_mask(region, m.shape)
         vals = m[sel]
         if vals.size == 0:

@@ -1,8 +1,8 @@
 """The run record: what produced a counterfactual, stored with every output so a result can be reproduced.
 
 The record is plain JSON (settings, model path + manifest hash, library versions, device, dtype, timings, seeds,
-film SHA-256). PNGs carry it in a text chunk under :data:`PNG_KEY`, so an exported image can be re-opened and its
-settings restored.
+film SHA-256). PNGs carry it in a text chunk under :data:`PNG_KEY`, so an image keeps the settings that made it
+(any PNG reader shows them).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from vald_desktop.core.base import atomic
-from vald_desktop.core.base.errors import ExportError
 from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.models import ModelInfo
 
 PNG_KEY = "vald-run"
 RECORD_FORMAT = "vald-run/1"
@@ -45,14 +45,14 @@ def _library_versions() -> dict[str, str]:
 def build_record(
     settings: RunSettings,
     *,
-    model: Any = None,
+    model: ModelInfo | None = None,
     seeds: list[int] | None = None,
     timings: dict[str, float] | None = None,
     film_sha256: str | None = None,
     film_shape: tuple[int, int] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A JSON-ready record. ``model`` is a ``ModelInfo`` (or None)."""
+    """A JSON-ready record."""
     record: dict[str, Any] = {
         "format": RECORD_FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -82,11 +82,6 @@ def build_record(
     return json.loads(json.dumps(record, default=str))
 
 
-def settings_from_record(record: dict[str, Any]) -> RunSettings:
-    """The settings stored in a record (unknown keys from newer versions are ignored)."""
-    return RunSettings.from_dict(dict(record.get("settings", {})))
-
-
 def write_json(path: str | Path, record: dict[str, Any]) -> Path:
     return atomic.write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
@@ -105,23 +100,3 @@ def write_png(path: str | Path, rgb: np.ndarray, record: dict[str, Any] | None =
     image = Image.fromarray(arr)
     # zlib level 3: a 2k RGB overlay saves ~3x faster than the default 6 for ~10 % more bytes.
     return atomic.write_with(path, lambda fh: image.save(fh, format="PNG", pnginfo=info, compress_level=3))
-
-
-def read_png_record(path: str | Path) -> dict[str, Any] | None:
-    """The run record stored in a PNG, or None when it has none."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            text = dict(getattr(im, "text", {}) or {})
-    except OSError:
-        raise ExportError(f"{Path(path).name} is not a readable PNG.") from None
-    raw = text.get(PNG_KEY)
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ExportError(f"The settings stored in {Path(path).name} are unreadable.") from None
-    return data if isinstance(data, dict) else None

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from vald_desktop.core.base.errors import FilmError, MaskError
+from vald_desktop.core.masks.lung_mask import LungMask
 
 
 def check_image(image: Any) -> np.ndarray:
@@ -24,11 +25,11 @@ def check_image(image: Any) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0)
 
 
-def check_mask(mask: Any, shape: tuple[int, ...]) -> None:
+def check_mask(mask: LungMask, shape: tuple[int, ...]) -> None:
     """A lung mask the engine can use on a film of ``shape``, or one MaskError sentence."""
-    arr = getattr(mask, "mask", None)
-    if arr is None:
+    if not isinstance(mask, LungMask):  # callers outside the typed code (plugins, scripts) get a sentence too
         raise MaskError("The lung mask has no pixel data.")
+    arr = mask.mask
     if np.shape(arr) != shape:
         raise MaskError(
             f"The lung mask is {np.shape(arr)[1]}x{np.shape(arr)[0]} but the film is {shape[1]}x{shape[0]}."

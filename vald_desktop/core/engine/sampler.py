@@ -1,11 +1,11 @@
 """The counterfactual engine: SDEdit img2img with the stock diffusers pipeline, kept warm between runs.
 
 ``Engine.run`` turns a film (float32 HxW in [0, 1]) into its healthy counterfactual and the signed map
-M = film − counterfactual on the film's own grid. Interactive re-runs are cheap: the film's VAE latents (and its
-reconstruction) and each prompt's text embedding are cached, and the pipeline receives them directly
-(``prompt_embeds`` and 4-channel scaled latents as ``image``, which img2img takes as-is), so a new prompt or guidance
-costs only the denoising steps. Per-step work (progress, previews, cancel, mask-confined blending) runs in
-``callback_on_step_end``.
+M = film − counterfactual on the film's own grid, in named steps: film latents, embeddings, start latents, denoise,
+decode, map, record. Interactive re-runs are cheap: the film's VAE latents (and its reconstruction) and each
+prompt's text embedding are cached, and the pipeline receives them directly (``prompt_embeds`` and 4-channel scaled
+latents as ``image``, which img2img takes as-is), so a new prompt or guidance costs only the denoising steps.
+Per-step work (progress, previews, cancel, mask-confined blending) runs in ``callback_on_step_end``.
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ import gc
 import hashlib
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vald_desktop.core.attribution.maps import film_plus_edit, signed_map
+from vald_desktop.core.attribution.maps import seed_consensus
 from vald_desktop.core.base.errors import Cancelled, OutOfMemoryError, SettingsError
 from vald_desktop.core.base.settings import RunSettings
-from vald_desktop.core.engine.geometry import Placement, mask_to_model, to_film, to_model
+from vald_desktop.core.engine.geometry import Placement
+from vald_desktop.core.engine.lru import Lru
 from vald_desktop.core.engine.models import (
     ModelInfo,
     cap_tokenizer,
@@ -37,8 +36,15 @@ from vald_desktop.core.engine.models import (
     resolve_model_dir,
 )
 from vald_desktop.core.engine.provenance import build_record
+from vald_desktop.core.engine.result import RunResult
 from vald_desktop.core.engine.run_inputs import check_image, check_mask
+from vald_desktop.core.engine.run_state import FilmEntry, FilmPass, Texts
 from vald_desktop.core.engine.steps import Progress, StepHook
+from vald_desktop.core.engine.vae import decode_to_film, encode_film, latent_mask
+from vald_desktop.core.masks.lung_mask import LungMask
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Engine", "Progress", "RunResult"]
 
@@ -46,29 +52,14 @@ FILM_CACHE_SIZE = 4
 TEXT_CACHE_SIZE = 32
 
 
-@dataclass
-class RunResult:
-    settings: RunSettings
-    original: np.ndarray  # the film as the model saw it (float32 HxW, [0, 1])
-    reference: np.ndarray  # what the map is measured against: the film as the model saw it
-    counterfactual: np.ndarray  # mean over seeds
-    counterfactuals: list[np.ndarray]  # one per seed
-    map: np.ndarray  # film − counterfactual, signed, zero outside the mask
-    map_std: np.ndarray | None  # per-pixel std of the per-seed maps (seeds > 1)
-    mask: Any  # the LungMask used (or None)
-    record: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class _FilmEntry:
-    placement: Placement
-    latents: Any  # torch tensor (1, C, h, w), scaled by the VAE scaling factor
-    reconstruction: np.ndarray | None = None
-    # (negative prompt, timesteps) -> DDIM-inverted latents: a new prompt on the same film skips the inversion
-    inverted: dict[Any, Any] = field(default_factory=dict)
-
-
 ProgressFn = Callable[[Progress], None]
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    yield
+    timings[key] = time.perf_counter() - t0
 
 
 class Engine:
@@ -79,12 +70,22 @@ class Engine:
         self.device = device
         self.pipe: Any = None
         self.info: ModelInfo | None = None
-        self.stats = {"vae_encode": 0, "text_encode": 0, "film_cache_hits": 0, "text_cache_hits": 0}
-        self._films: OrderedDict[str, _FilmEntry] = OrderedDict()
-        self._texts: OrderedDict[str, Any] = OrderedDict()
+        self._films: Lru[str, FilmEntry] = Lru(FILM_CACHE_SIZE)
+        self._texts: Lru[str, torch.Tensor] = Lru(TEXT_CACHE_SIZE)
         self._scheduler_config: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._device_of: tuple[Any, Any] = (None, None)  # (pipe, its execution device)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Encodes done and encodes saved by the caches, since this engine was made."""
+        films, texts = self._films, self._texts
+        return {
+            "vae_encode": films.misses,
+            "text_encode": texts.misses,
+            "film_cache_hits": films.hits,
+            "text_cache_hits": texts.hits,
+        }
 
     @classmethod
     def from_pipeline(cls, pipe: Any, folder: str | Path) -> Engine:
@@ -122,12 +123,6 @@ class Engine:
             self._scheduler_config = dict(self.pipe.scheduler.config)
             return self.info
 
-    def clear_caches(self) -> None:
-        """Forget cached film latents and prompt embeddings (the model stays loaded)."""
-        with self._lock:
-            self._films.clear()
-            self._texts.clear()
-
     def unload(self) -> None:
         with self._lock:
             was_cuda = self.info is not None and self.info.device.startswith("cuda")
@@ -148,7 +143,7 @@ class Engine:
         image: np.ndarray,
         settings: RunSettings,
         *,
-        mask: Any = None,
+        mask: LungMask | None = None,
         progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
         film_sha256: str | None = None,
@@ -190,131 +185,173 @@ class Engine:
         self,
         img: np.ndarray,
         settings: RunSettings,
-        lung: Any,
+        lung: LungMask | None,
         progress: ProgressFn | None,
         cancel: threading.Event | None,
         film_sha256: str | None,
     ) -> RunResult:
+        """Film latents → embeddings → start latents → denoise → decode → map (attribution) → record."""
         import torch
 
-        assert self.pipe is not None and self.info is not None
-        pipe = self.pipe
         timings: dict[str, float] = {}
         t_start = time.perf_counter()
+        seeds = [settings.seed + i for i in range(settings.seeds)]
         with torch.inference_mode():
-            film_hit = self._film_key(img) in self._films
-            entry = self._film(img)
-            transfer = settings.reference == "reconstruction"
-            floor = float(settings.edit_floor)
-            if (transfer or settings.confine_to_mask or floor > 0) and entry.reconstruction is None:
-                entry.reconstruction = self._decode(entry.latents, entry.placement)
-            # Mask-confined: the lung mask itself, on the film's grid, weights the edit (the latent mask is dilated
-            # for the decoder's context, and the edit's rim in that margin is not lung).
-            weight = np.asarray(getattr(lung, "mask", lung), np.float32) if settings.confine_to_mask else None
-            timings["film"] = time.perf_counter() - t_start
-
-            t0 = time.perf_counter()
-            guided = settings.guidance > 1.0  # diffusers skips classifier-free guidance at guidance <= 1
-            text_hit = settings.prompt in self._texts and (
-                not guided or settings.negative_prompt in self._texts
-            )
-            k = settings.seeds
-            cond = self._embed(settings.prompt).repeat(k, 1, 1)
-            uncond = self._embed(settings.negative_prompt).repeat(k, 1, 1) if guided else None
-            timings["text"] = time.perf_counter() - t0
-
-            from vald_desktop.core.engine.schedulers import make_scheduler
-
-            pipe.scheduler = make_scheduler(settings.scheduler, self._scheduler_config)
-            seeds = [settings.seed + i for i in range(k)]
-            generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
-            latents0 = entry.latents.repeat(k, 1, 1, 1)
-            hook = StepHook(
-                settings=settings,
-                progress=progress,
-                cancel=cancel,
-                preview=lambda lat: film_plus_edit(
-                    self._decode(lat[:1], entry.placement),
-                    img,
-                    entry.reconstruction,
-                    transfer,
-                    weight=weight,
-                    floor=floor,
-                ),
-                original=latents0 if settings.confine_to_mask else None,
-                latent_mask=self._latent_mask(lung, entry.placement) if settings.confine_to_mask else None,
-                seeds=seeds,
-            )
-            t0 = time.perf_counter()
+            with _timed(timings, "film"):
+                film = self._film_latents(img, settings, lung)
+            with _timed(timings, "text"):
+                texts = self._embeddings(settings)
+            hook = self._step_hook(film, settings, seeds, progress, cancel)
             hook.start()
-            start: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+            t0 = time.perf_counter()
+            start = self._start_latents(settings, film, hook)
             if settings.noise == "inverted":
-                from vald_desktop.core.engine.inversion import inverted_start, start_noise, starting_from
-
-                args = (entry.latents, self._embed(settings.negative_prompt), settings.negative_prompt)
-                inv, alpha = inverted_start(
-                    pipe, entry.inverted, *args, settings.steps, settings.strength, hook
-                )
-                start = starting_from(pipe.scheduler, inv.repeat(k, 1, 1, 1), alpha)
-                hook.use_blend_noise(start_noise(inv, entry.latents, alpha).repeat(k, 1, 1, 1))
                 timings["invert"] = time.perf_counter() - t0
-                t0 = time.perf_counter()
-            with start:
-                out = pipe(
-                    prompt_embeds=cond,
-                    negative_prompt_embeds=uncond,
-                    image=latents0,
-                    strength=float(settings.strength),
-                    num_inference_steps=int(settings.steps),
-                    guidance_scale=float(settings.guidance),
-                    generator=generators,
-                    output_type="latent",
-                    callback_on_step_end=hook,
-                    callback_on_step_end_tensor_inputs=["latents", "prompt_embeds"],
-                    return_dict=False,
-                )
-            timings["denoise"] = time.perf_counter() - t0
+            with _timed(timings, "denoise"):
+                latents = self._denoise(settings, film, texts, seeds, hook, start)
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            t0 = time.perf_counter()
-            cfs = [self._decode(out[0][i : i + 1], entry.placement) for i in range(k)]
-            cfs = [
-                film_plus_edit(cf, img, entry.reconstruction, transfer, weight=weight, floor=floor)
-                for cf in cfs
-            ]
-            timings["decode"] = time.perf_counter() - t0
-
-        counterfactual = cfs[0] if k == 1 else np.mean(cfs, axis=0).astype(np.float32)
-        sigma = float(settings.smooth_sigma) * max(img.shape) / entry.placement.size
-        the_map = signed_map(img, counterfactual, lung, sigma)
-        map_std = None
-        if k > 1:
-            per_seed = np.stack([signed_map(img, cf, lung, sigma) for cf in cfs])
-            map_std = per_seed.std(axis=0).astype(np.float32)
+            with _timed(timings, "decode"):
+                counterfactuals = self._decode_seeds(film, latents)
+        sigma = float(settings.smooth_sigma) * max(img.shape) / film.entry.placement.size
+        counterfactual, the_map, map_std = seed_consensus(img, counterfactuals, lung, sigma)
         timings["total"] = time.perf_counter() - t_start
-        record = build_record(
+        return RunResult(
+            settings=settings,
+            original=img,
+            counterfactual=counterfactual,
+            counterfactuals=counterfactuals,
+            map=the_map,
+            map_std=map_std,
+            mask=lung,
+            record=self._record(settings, film, texts, seeds, hook.calls, timings, film_sha256),
+        )
+
+    # -- the steps of a run ----------------------------------------------------------------------------------------
+    def _film_latents(self, img: np.ndarray, settings: RunSettings, lung: LungMask | None) -> FilmPass:
+        """The film's VAE latents (cached per film), and its reconstruction when the edit is measured against it."""
+        entry, cached = self._film(img)
+        transfer = settings.reference == "reconstruction"
+        floor = float(settings.edit_floor)
+        if (transfer or settings.confine_to_mask or floor > 0) and entry.reconstruction is None:
+            entry.reconstruction = self._decode(entry.latents, entry.placement)
+        # Mask-confined: the lung mask itself, on the film's grid, weights the edit (the latent mask is dilated
+        # for the decoder's context, and the edit's rim in that margin is not lung).
+        weight = np.asarray(lung.mask, np.float32) if settings.confine_to_mask and lung is not None else None
+        clean = entry.latents.repeat(settings.seeds, 1, 1, 1)
+        return FilmPass(img, lung, entry, clean, cached, transfer, weight, floor)
+
+    def _embeddings(self, settings: RunSettings) -> Texts:
+        """The prompt's embedding and, when guided, the negative prompt's, each cached per text."""
+        guided = settings.guidance > 1.0  # diffusers skips classifier-free guidance at guidance <= 1
+        cached = settings.prompt in self._texts and (not guided or settings.negative_prompt in self._texts)
+        k = settings.seeds
+        cond = self._embed(settings.prompt).repeat(k, 1, 1)
+        uncond = self._embed(settings.negative_prompt).repeat(k, 1, 1) if guided else None
+        return Texts(cond, uncond, cached)
+
+    def _step_hook(
+        self,
+        film: FilmPass,
+        settings: RunSettings,
+        seeds: list[int],
+        progress: ProgressFn | None,
+        cancel: threading.Event | None,
+    ) -> StepHook:
+        """The per-step work: progress with previews, cancel, and the outside-the-lung blend when confined."""
+        placement = film.entry.placement
+        confined = film.mask if settings.confine_to_mask else None
+        cells = None
+        if confined is not None:
+            cells = latent_mask(self.pipe, confined.mask, placement, self._execution_device())
+        return StepHook(
+            settings=settings,
+            progress=progress,
+            cancel=cancel,
+            preview=lambda lat: film.counterfactual(self._decode(lat[:1], placement)),
+            original=film.clean if cells is not None else None,
+            latent_mask=cells,
+            seeds=seeds,
+        )
+
+    def _start_latents(
+        self, settings: RunSettings, film: FilmPass, hook: StepHook
+    ) -> contextlib.AbstractContextManager[None]:
+        """The run's scheduler and where denoising starts. Random noise: the pipeline noises the film's latents with
+        the seeded generators itself. Inverted: the film DDIM-inverted to the start timestep; the returned block
+        answers the pipeline's one ``add_noise`` call with it."""
+        from vald_desktop.core.engine.schedulers import make_scheduler
+
+        pipe = self.pipe
+        pipe.scheduler = make_scheduler(settings.scheduler, self._scheduler_config)
+        if settings.noise != "inverted":
+            return contextlib.nullcontext()
+        from vald_desktop.core.engine.inversion import inverted_start, start_noise, starting_from
+
+        entry, k = film.entry, settings.seeds
+        args = (entry.latents, self._embed(settings.negative_prompt), settings.negative_prompt)
+        inv, alpha = inverted_start(pipe, entry.inverted, *args, settings.steps, settings.strength, hook)
+        hook.use_blend_noise(start_noise(inv, entry.latents, alpha).repeat(k, 1, 1, 1))
+        return starting_from(pipe.scheduler, inv.repeat(k, 1, 1, 1), alpha)
+
+    def _denoise(
+        self,
+        settings: RunSettings,
+        film: FilmPass,
+        texts: Texts,
+        seeds: list[int],
+        hook: StepHook,
+        start: contextlib.AbstractContextManager[None],
+    ) -> torch.Tensor:
+        """The stock img2img loop from the film's latents, one seeded generator per seed; the final latents."""
+        import torch
+
+        generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        with start:
+            out = self.pipe(
+                prompt_embeds=texts.cond,
+                negative_prompt_embeds=texts.uncond,
+                image=film.clean,
+                strength=float(settings.strength),
+                num_inference_steps=int(settings.steps),
+                guidance_scale=float(settings.guidance),
+                generator=generators,
+                output_type="latent",
+                callback_on_step_end=hook,
+                callback_on_step_end_tensor_inputs=["latents", "prompt_embeds"],
+                return_dict=False,
+            )
+        latents: torch.Tensor = out[0]
+        return latents
+
+    def _decode_seeds(self, film: FilmPass, latents: torch.Tensor) -> list[np.ndarray]:
+        """Each seed's latents decoded onto the film's grid and made into its counterfactual."""
+        decoded = [self._decode(latents[i : i + 1], film.entry.placement) for i in range(latents.shape[0])]
+        return [film.counterfactual(d) for d in decoded]
+
+    def _record(
+        self,
+        settings: RunSettings,
+        film: FilmPass,
+        texts: Texts,
+        seeds: list[int],
+        unet_calls: int,
+        timings: dict[str, float],
+        film_sha256: str | None,
+    ) -> dict[str, Any]:
+        """The run record (core.engine.provenance) with what only this run knows: UNet calls, cache hits, mask."""
+        return build_record(
             settings,
             model=self.info,
             seeds=seeds,
             timings=timings,
             film_sha256=film_sha256,
-            film_shape=(img.shape[0], img.shape[1]),
+            film_shape=(film.image.shape[0], film.image.shape[1]),
             extra={
-                "unet_calls": hook.calls,
-                "cache": {"film": film_hit, "text": text_hit},
-                "mask_source": getattr(lung, "source", None) if lung is not None else None,
+                "unet_calls": unet_calls,
+                "cache": {"film": film.cached, "text": texts.cached},
+                "mask_source": film.mask.source if film.mask is not None else None,
             },
-        )
-        return RunResult(
-            settings=settings,
-            original=img,
-            reference=np.asarray(img, dtype=np.float32),
-            counterfactual=counterfactual,
-            counterfactuals=cfs,
-            map=the_map,
-            map_std=map_std,
-            mask=lung,
-            record=record,
         )
 
     # -- caches ----------------------------------------------------------------------------------------------------
@@ -324,44 +361,26 @@ class Engine:
         digest.update(repr((img.shape, self.info.path if self.info else None)).encode())
         return digest.hexdigest()
 
-    def _film(self, img: np.ndarray) -> _FilmEntry:
-        key = self._film_key(img)
-        if key in self._films:
-            self._films.move_to_end(key)
-            self.stats["film_cache_hits"] += 1
-            return self._films[key]
-        import torch
+    def _film(self, img: np.ndarray) -> tuple[FilmEntry, bool]:
+        """The film's cache entry (VAE-encoding it on a miss) and whether it was cached."""
 
-        pipe, info = self.pipe, self.info
-        assert pipe is not None and info is not None
-        square, placement = to_model(img, info.native_size)
-        x = torch.from_numpy(square * 2.0 - 1.0)[None, None].expand(1, 3, -1, -1)
-        x = x.to(device=self._execution_device(), dtype=pipe.vae.dtype)
-        # The posterior mean (not a sample) keeps the cached latents deterministic and independent of the seed.
-        latents = pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor
-        self.stats["vae_encode"] += 1
-        entry = _FilmEntry(placement=placement, latents=latents)
-        self._films[key] = entry
-        while len(self._films) > FILM_CACHE_SIZE:
-            self._films.popitem(last=False)
-        return entry
+        def encode() -> FilmEntry:
+            assert self.info is not None
+            latents, placement = encode_film(self.pipe, img, self.info.native_size, self._execution_device())
+            return FilmEntry(placement=placement, latents=latents)
 
-    def _embed(self, text: str) -> Any:
-        if text in self._texts:
-            self._texts.move_to_end(text)
-            self.stats["text_cache_hits"] += 1
-            return self._texts[text]
-        pipe = self.pipe
-        # encode_prompt tokenizes to model_max_length and passes an attention mask only when the encoder's config
-        # asks for one, exactly as the stock pipeline would; clip_skip stays None (BERT has no final_layer_norm).
-        emb, _ = pipe.encode_prompt(text, self._execution_device(), 1, False)
-        self.stats["text_encode"] += 1
-        self._texts[text] = emb
-        while len(self._texts) > TEXT_CACHE_SIZE:
-            self._texts.popitem(last=False)
-        return emb
+        return self._films.get_or_make(self._film_key(img), encode)
 
-    def _execution_device(self) -> Any:
+    def _embed(self, text: str) -> torch.Tensor:
+        def encode() -> torch.Tensor:
+            # encode_prompt tokenizes to model_max_length and passes an attention mask only when the encoder's
+            # config asks for one, as the stock pipeline would; clip_skip stays None (BERT has no final_layer_norm).
+            emb: torch.Tensor = self.pipe.encode_prompt(text, self._execution_device(), 1, False)[0]
+            return emb
+
+        return self._texts.get_or_make(text, encode)[0]
+
+    def _execution_device(self) -> torch.device:
         """The pipeline's execution device, looked up once per pipeline: diffusers recomputes it on every access by
         inspecting every module's hooks (about 10 ms on a CPU), which a run would otherwise pay three times."""
         pipe, device = self._device_of
@@ -370,26 +389,8 @@ class Engine:
             self._device_of = (self.pipe, device)
         return device
 
-    def _decode(self, latents: Any, placement: Placement) -> np.ndarray:
-        pipe = self.pipe
-        image = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
-        gray = (image.float() / 2 + 0.5).clamp(0, 1).mean(dim=1)[0].cpu().numpy()
-        return to_film(gray, placement)
-
-    def _latent_mask(self, lung: Any, placement: Placement) -> Any:
-        import torch
-        from scipy.ndimage import binary_dilation
-
-        pipe = self.pipe
-        square = mask_to_model(np.asarray(lung.mask, dtype=bool), placement)
-        factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
-        n = placement.size // factor
-        cells = square[: n * factor, : n * factor].reshape(n, factor, n, factor).any(axis=(1, 3))
-        # One latent cell of margin: the decoder's receptive field would otherwise blur the lung edge.
-        cells = binary_dilation(cells, iterations=1)
-        return torch.from_numpy(cells.astype(np.float32))[None, None].to(
-            self._execution_device(), pipe.unet.dtype
-        )
+    def _decode(self, latents: torch.Tensor, placement: Placement) -> np.ndarray:
+        return decode_to_film(self.pipe, latents, placement)
 
 
 _OOM_SENTENCE = (

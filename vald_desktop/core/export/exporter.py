@@ -1,15 +1,25 @@
-"""Export a run: overlay and composite PNGs (with the run record in a text chunk), a one-page PDF report, a DICOM
-Secondary Capture, and a JSON record beside every export.
+"""The one writer of a run's outputs, for ``vald run`` and the app's Export menu alike.
 
-Identity is opt-in: by default everything is de-identified (no name/ID in captions or the PDF, the DICOM goes
-through the Annex E basic profile, the record loses the film hash). Nothing is overwritten unless ``overwrite``
-is true, and every file goes through :mod:`.atomic`, so a refused or failed write leaves no partial file.
+``RunExporter`` renders a run result once (overlay, composite, per-lung statistics) and writes:
+
+* the run folder of ``vald run`` (:meth:`RunExporter.write_run`): ``counterfactual.png``, ``map.npy``
+  (``map_std.npy`` for several seeds), ``overlay.png``, ``composite.png`` and ``run.json``;
+* exports (:meth:`write_pngs`, :meth:`write_pdf`, :meth:`write_dicom`, :meth:`export_folder`): overlay and composite
+  PNGs, a one-page PDF report and a DICOM Secondary Capture, each with a JSON record beside it.
+
+Every PNG carries the run record in its text chunk. The lung statistics are computed once, by the overlay's own
+threshold rule (``core.attribution.maps.lung_stats``), and the same numbers go into run.json, every export record
+and the PDF.
+
+Identity is opt-in for exports: by default they are de-identified (no name/ID in captions or the PDF, the DICOM
+goes through the Annex E basic profile, the record loses the film hash). The run folder is the working record
+beside the film: the full record, and no identity in its caption. Exports overwrite nothing unless
+``overwrite``; every file goes through :mod:`core.base.atomic`, so a refused or failed write leaves no partial file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -20,16 +30,16 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from vald_desktop.core.attribution import maps as attribution
-from vald_desktop.core.base.atomic import write_text
+from vald_desktop.core.base import atomic
 from vald_desktop.core.base.errors import ExportError
-from vald_desktop.core.base.settings import guidance_label
 from vald_desktop.core.engine import provenance
+from vald_desktop.core.engine.result import RunResult
 from vald_desktop.core.export.deid import UidMap
 from vald_desktop.core.export.dicom_sc import build_secondary_capture, write_dicom
-from vald_desktop.core.export.report_pdf import DISCLAIMER, ReportContent, write_report
+from vald_desktop.core.export.records import caption_text, export_record, identity_lines
+from vald_desktop.core.export.report_pdf import ReportContent, write_report
 
-# Record keys that can link a de-identified export back to the patient's file or the user's disk.
-_REDACTED_KEYS = ("film", "film_sha256", "film_source", "film_path", "source", "source_path")
+RUN_RECORD = "run.json"  # written last: a run folder holding it is complete
 
 
 @dataclass(frozen=True)
@@ -61,61 +71,12 @@ class ExportedFiles:
         return [p for p in files if p is not None]
 
 
-def identity_lines(dataset: Dataset | None, *, show: bool, pseudonym: str = "") -> list[tuple[str, str]]:
-    """What the caption and the PDF show about the patient: nothing (or a pseudonym) unless identity is chosen."""
-    if not show or dataset is None:
-        return [("Subject", pseudonym)] if pseudonym else []
-    lines = []
-    for label, keyword in (
-        ("Patient", "PatientName"),
-        ("Patient ID", "PatientID"),
-        ("Birth date", "PatientBirthDate"),
-        ("Study date", "StudyDate"),
-        ("Accession", "AccessionNumber"),
-    ):
-        value = str(dataset.get(keyword, "") or "").strip()
-        if value:
-            lines.append((label, value.replace("^", " ").strip()))
-    return lines
-
-
-def caption_text(record: dict[str, Any], identity: list[tuple[str, str]]) -> str:
-    """The caption burned into the composite. It carries identity only when ``identity`` does."""
-    s = dict(record.get("settings", {}))
-    model = dict(record.get("model", {})).get("name", "unknown model")
-    guidance = guidance_label(s.get("guidance", ""), s.get("guidance_until", 1.0))
-    run = (
-        f"VALD-MD | prompt: {s.get('prompt', '')!s} | strength {s.get('strength', '')} | "
-        f"guidance {guidance} | steps {s.get('steps', '')} | seed {s.get('seed', '')} | model {model}"
-    )
-    lines = ["   ".join(f"{k}: {v}" for k, v in identity)] if identity else []
-    # Pillow's built-in font has no em dash: the caption uses plain ASCII.
-    return "\n".join([*lines, run, DISCLAIMER.replace(" \u2014 ", " - ")])
-
-
-def export_record(
-    record: dict[str, Any], *, deidentified: bool, files: dict[str, Path] | None = None
-) -> dict[str, Any]:
-    """The record written beside an export: the run record, redacted when de-identifying, plus what was written."""
-    out = json.loads(json.dumps(record, default=str))
-    if deidentified:
-        for key in _REDACTED_KEYS:
-            out.pop(key, None)
-        if isinstance(out.get("model"), dict):
-            out["model"].pop("path", None)  # a local folder path says who ran it where
-    out["export"] = {
-        "deidentified": deidentified,
-        "files": {kind: {"name": p.name, "sha256": _sha256(p)} for kind, p in (files or {}).items()},
-    }
-    return out
-
-
 class RunExporter:
-    """Exports one run result; keeps the UID map so every de-identified file of the session agrees."""
+    """Writes one run result; keeps the UID map so every de-identified file of the session agrees."""
 
     def __init__(
         self,
-        result: Any,
+        result: RunResult,
         dataset: Dataset | None = None,
         options: ExportOptions | None = None,
         uid_map: UidMap | None = None,
@@ -126,18 +87,28 @@ class RunExporter:
         self.original = np.asarray(result.original, dtype=np.float32)
         self.counterfactual = np.asarray(result.counterfactual, dtype=np.float32)
         self.map = np.asarray(result.map, dtype=np.float32)
-        self.mask = getattr(result, "mask", None)
-        self.record: dict[str, Any] = dict(getattr(result, "record", {}) or {})
-        if "settings" not in self.record and getattr(result, "settings", None) is not None:
-            self.record["settings"] = result.settings.to_dict()
+        self.map_std = None if result.map_std is None else np.asarray(result.map_std, dtype=np.float32)
         if self.original.shape != self.map.shape or self.counterfactual.shape != self.map.shape:
             raise ExportError(
                 "The run's images do not have the same size, so they cannot be exported together."
             )
+        style = self.options.style
+        self.lung_stats = {} if result.mask is None else attribution.lung_stats(self.map, result.mask, style)
+        # The record every output carries: the run's own, plus what this writer drew and measured.
+        self.record: dict[str, Any] = dict(result.record)
+        self.record.setdefault("settings", result.settings.to_dict())
+        if result.mask is not None:
+            self.record["lung_stats"] = self.lung_stats
+        self.record["overlay"] = {
+            "mode": style.mode,
+            "opacity": style.opacity,
+            "threshold": style.threshold,
+            "percentile": style.percentile,
+        }
         self.identity = identity_lines(
             dataset, show=self.options.show_identity, pseudonym=self.options.pseudonym
         )
-        self._composite: np.ndarray | None = None
+        self._composites: dict[str, np.ndarray] = {}
 
     # -- rendered pictures ------------------------------------------------------------------------------------
     @property
@@ -152,20 +123,53 @@ class RunExporter:
     def overlay(self) -> np.ndarray:
         return attribution.render_overlay(self.original, self.map, self.options.style)
 
-    def composite(self) -> np.ndarray:
-        if self._composite is None:
-            self._composite = attribution.composite(
-                self.original, self.counterfactual, self.map, self.options.style, self.caption
+    def composite(self, caption: str | None = None) -> np.ndarray:
+        """Original | counterfactual | overlay with ``caption`` (default: the export caption) below."""
+        text = self.caption if caption is None else caption
+        if text not in self._composites:
+            self._composites[text] = attribution.composite(
+                self.original, self.counterfactual, self.map, self.options.style, text
             )
-        return self._composite
-
-    def stats(self) -> dict[str, dict[str, float]]:
-        if self.mask is None:
-            return {}
-        return attribution.lung_stats(self.map, self.mask, _stat_threshold(self.map, self.options.style))
+        return self._composites[text]
 
     def png_record(self) -> dict[str, Any]:
         return export_record(self.record, deidentified=self.options.deidentify)
+
+    def report_content(self) -> ReportContent:
+        style = self.options.style
+        return ReportContent(
+            original=self.original,
+            counterfactual=self.counterfactual,
+            overlay=self.overlay(),
+            colorbar=attribution.colorbar(style, 256, width=16),
+            stats=self.lung_stats,
+            record=self.png_record(),
+            identity=self.identity,
+            page_size=self.options.page_size,
+            signed=style.mode == "signed",
+        )
+
+    # -- the run folder -------------------------------------------------------------------------------------
+    def write_run(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write the ``vald run`` outputs into ``out_dir``, replacing earlier ones; ``run.json`` comes last."""
+        out_dir = Path(out_dir)
+        paths = {
+            "counterfactual": out_dir / "counterfactual.png",
+            "map": out_dir / "map.npy",
+            "overlay": out_dir / "overlay.png",
+            "composite": out_dir / "composite.png",
+        }
+        provenance.write_png(paths["counterfactual"], self.counterfactual, self.record)
+        atomic.write_with(paths["map"], lambda fh: np.save(fh, self.map))
+        if self.map_std is not None:
+            std = self.map_std
+            paths["map_std"] = out_dir / "map_std.npy"
+            atomic.write_with(paths["map_std"], lambda fh: np.save(fh, std))
+        provenance.write_png(paths["overlay"], self.overlay(), self.record)
+        provenance.write_png(paths["composite"], self.composite(caption_text(self.record, [])), self.record)
+        record = {**self.record, "outputs": {k: v.name for k, v in paths.items()}}
+        paths["record"] = provenance.write_json(out_dir / RUN_RECORD, record)
+        return paths
 
     # -- single exports (each with its JSON record beside it) -----------------------------------------------
     def write_pngs(
@@ -181,7 +185,7 @@ class RunExporter:
     def write_pdf(self, path: str | os.PathLike[str]) -> list[Path]:
         path = Path(path)
         self._refuse_existing([path, _record_path(path)])
-        self._render_pdf(path)
+        write_report(path, self.report_content(), overwrite=self.options.overwrite)
         return [path, self._write_record(path, {"report_pdf": path})]
 
     def build_dicom(self) -> Dataset:
@@ -226,11 +230,11 @@ class RunExporter:
         try:
             provenance_write_png(files["overlay_png"], self.overlay(), rec, overwrite=ow)
             provenance_write_png(files["composite_png"], self.composite(), rec, overwrite=ow)
-            self._render_pdf(files["report_pdf"])
+            write_report(files["report_pdf"], self.report_content(), overwrite=ow)
             if dicom is not None:
                 write_dicom(files["dicom"], dicom, overwrite=ow)
             record = export_record(self.record, deidentified=self.options.deidentify, files=files)
-            write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n", overwrite=ow)
+            atomic.write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n", overwrite=ow)
         except BaseException:
             # Each file is atomic; this makes the set atomic too: no half-exported bundle is left behind.
             for p in created:
@@ -245,21 +249,6 @@ class RunExporter:
             records=[record_path],
         )
 
-    def _render_pdf(self, path: Path) -> None:
-        style = self.options.style
-        content = ReportContent(
-            original=self.original,
-            counterfactual=self.counterfactual,
-            overlay=self.overlay(),
-            colorbar=attribution.colorbar(style, 256, width=16),
-            stats=self.stats(),
-            record=self.png_record(),
-            identity=self.identity,
-            page_size=self.options.page_size,
-            signed=style.mode == "signed",
-        )
-        write_report(path, content, overwrite=self.options.overwrite)
-
     # -- helpers ------------------------------------------------------------------------------------------------
     def _refuse_existing(self, paths: list[Path]) -> None:
         if self.options.overwrite:
@@ -270,7 +259,7 @@ class RunExporter:
 
     def _write_record(self, export_path: Path, files: dict[str, Path]) -> Path:
         record = export_record(self.record, deidentified=self.options.deidentify, files=files)
-        return write_text(
+        return atomic.write_text(
             _record_path(export_path),
             json.dumps(record, indent=2, sort_keys=True) + "\n",
             overwrite=self.options.overwrite,
@@ -287,19 +276,3 @@ def provenance_write_png(path: Path, rgb: np.ndarray, record: dict[str, Any], *,
 def _record_path(export_path: Path) -> Path:
     # report.pdf -> report.pdf.json: unambiguous when a PDF and a DICOM share a stem.
     return export_path.with_name(export_path.name + ".json")
-
-
-def _stat_threshold(m: np.ndarray, style: attribution.OverlayStyle) -> float:
-    # The same cut the overlay draws: style.threshold of the |M| percentile scale.
-    mag = np.abs(m[m != 0])
-    if mag.size == 0:
-        return 0.0
-    return float(style.threshold * np.percentile(mag, style.percentile))
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

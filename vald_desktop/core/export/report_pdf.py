@@ -2,7 +2,7 @@
 
 Three panels (original, healthy counterfactual, difference map over the original) with a colorbar, per-lung
 statistics, the run settings and model, the film identity the user chose (de-identified by default) and the
-"research use only" notice. It takes plain arrays and dicts so it can be built from a run or from a re-opened PNG.
+"research use only" notice. It takes plain arrays and dicts; ``core.export.exporter`` fills them from a run.
 """
 
 from __future__ import annotations

@@ -1,24 +1,26 @@
-"""Main-window part that opens films: dialogs, folders, recent files, next/previous film, export menu."""
+"""Opening films and writing results to files: dialogs, folders, recent files, next / previous film, Export.
+
+Films are decoded off the GUI thread (:class:`~.film_loader.FilmLoader`); the controller only says when one is
+ready (``filmLoaded``) and keeps what was asked for (a file, a folder, a step in the folder) until it arrives, so
+the old film stays on screen meanwhile.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar
+from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QWidget
 
 from vald_desktop.core.base.errors import ValdError
-from vald_desktop.core.films.filelist import existing, list_films, open_dialog_filter, update_recent
+from vald_desktop.core.films.filelist import list_films, open_dialog_filter, update_recent
+from vald_desktop.gui.document import CurrentFilm
+from vald_desktop.gui.exporting import EXPORT_KINDS, export_result, suffix_for
 from vald_desktop.gui.film_loader import FilmLoader, LoadedFilm
-
-if TYPE_CHECKING:
-    from vald_desktop.gui.main_window import MainWindow
-
-    _Base = MainWindow
-else:
-    _Base = object
+from vald_desktop.gui.messages import Messages
+from vald_desktop.gui.overlay_controls import OverlayControls
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,28 @@ class _Opening:
     quiet: bool = False
 
 
-class FilesMixin(_Base):
-    def _init_files(self) -> None:
-        self.recent: list[str] = existing(self._stored_list("files/recent"))
+class FilesController(QObject):
+    """Opens films and exports results. ``filmLoaded`` carries a :class:`LoadedFilm` for the window to show.
+
+    ``open_progress`` (for the status bar), ``recent_menu`` and ``export_actions`` are the window's to place.
+    """
+
+    filmLoaded = Signal(object)  # LoadedFilm
+
+    def __init__(
+        self,
+        window: QWidget,
+        messages: Messages,
+        document: CurrentFilm,
+        overlay: OverlayControls,
+        recent: list[str],
+    ) -> None:
+        super().__init__(window)
+        self._window = window
+        self._messages = messages
+        self._document = document
+        self._overlay = overlay
+        self.recent = list(recent)
         self.folder_films: list[Path] = []
         self.folder_index = -1
         self._opening: _Opening | None = None
@@ -48,17 +69,24 @@ class FilesMixin(_Base):
         self.open_progress.setMaximumHeight(14)
         self.open_progress.setTextVisible(False)
         self.open_progress.hide()
-        self.statusBar().addPermanentWidget(self.open_progress)
+        self.recent_menu = QMenu("Open &recent", window)
+        self._refresh_recent_menu()
+        self.export_actions: list[QAction] = []  # enabled once a run has a result (see ``enable_export``)
+        for label, kind, pattern in EXPORT_KINDS:
+            act = QAction(label, window)
+            act.triggered.connect(lambda _=False, k=kind, pat=pattern: self.export_dialog(k, pat))
+            act.setEnabled(False)
+            self.export_actions.append(act)
 
     # -- dialogs ---------------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         start = str(Path(self.recent[0]).parent) if self.recent else ""
-        name, _ = QFileDialog.getOpenFileName(self, "Open film", start, open_dialog_filter())
+        name, _ = QFileDialog.getOpenFileName(self._window, "Open film", start, open_dialog_filter())
         if name:
             self.open_path(Path(name))
 
     def open_folder_dialog(self) -> None:
-        name = QFileDialog.getExistingDirectory(self, "Open a folder of films")
+        name = QFileDialog.getExistingDirectory(self._window, "Open a folder of films")
         if name:
             self.open_path(Path(name))
 
@@ -73,7 +101,9 @@ class FilesMixin(_Base):
         if path.is_dir():
             films = list_films(path)
             if not films:
-                self.show_error(f"The folder {path.name} holds no films (DICOM, PNG, JPEG or TIFF).")
+                self._messages.show_error(
+                    f"The folder {path.name} holds no films (DICOM, PNG, JPEG or TIFF)."
+                )
                 return False
             self._start_open(films, _Opening("folder", tuple(films), path, quiet=True))
             return True
@@ -97,14 +127,12 @@ class FilesMixin(_Base):
 
     def _on_film_loading(self, name: str) -> None:
         self.open_progress.show()
-        self.statusBar().showMessage(f"Opening {name}…")  # stays until the film or an error replaces it
+        self._messages.hold_status(f"Opening {name}…")  # stays until the film or an error replaces it
 
     def _on_film_loaded(self, loaded: LoadedFilm) -> None:
         opening, self._opening = self._opening, None
         self.open_progress.hide()
-        if self.controller.busy:
-            self.cancel_run()  # its result belongs to the previous film and will be dropped
-        self.set_film(loaded.film, loaded.path, loaded)
+        self.filmLoaded.emit(loaded)  # shown by the window before the folder's position is said
         self.recent = update_recent(self.recent, loaded.path)
         self._refresh_recent_menu()
         if opening is None or opening.kind == "file":
@@ -115,43 +143,28 @@ class FilesMixin(_Base):
             self.folder_index = loaded.index
             n = len(self.folder_films)
             where = opening.folder.name if opening.folder else "the folder"
-            self.show_status(f"Film {loaded.index + 1} of {n} in {where}; PgDown / PgUp for the others.")
+            self._messages.show_status(
+                f"Film {loaded.index + 1} of {n} in {where}; PgDown / PgUp for the others."
+            )
         else:
             self.folder_index = opening.index
-            self.show_status(f"Film {opening.index + 1} of {len(self.folder_films)}.")
+            self._messages.show_status(f"Film {opening.index + 1} of {len(self.folder_films)}.")
 
     def _on_film_failed(self, sentence: str) -> None:
         opening, self._opening = self._opening, None
         self.open_progress.hide()
-        self.statusBar().clearMessage()
+        self._messages.clear_status()
         if opening is not None and opening.kind == "folder":
             where = opening.folder.name if opening.folder else "the folder"
-            self.show_error(f"None of the {len(opening.films)} files in {where} could be opened as a film.")
+            self._messages.show_error(
+                f"None of the {len(opening.films)} files in {where} could be opened as a film."
+            )
         elif opening is None or not opening.quiet:
-            self.show_error(sentence)
-
-    def set_film(self, film: Any, path: Path | None = None, prepared: LoadedFilm | None = None) -> None:
-        """Show ``film`` (``prepared``: its display computed off the GUI thread, else computed here)."""
-        self.film = film
-        self.film_path = path
-        self.film_key = film.sha256 or f"{film.source}:{id(film)}"
-        self.auto_mask = None
-        self.result = None
-        self.view.set_film(film, prepared)
-        self.history.clear()
-        self.mask_editor.set_automatic(None)
-        self.metadata.set_metadata(list(getattr(film, "metadata", []) or []))
-        h, w = film.shape
-        self.setWindowTitle(f"{film.source} — VALD-MD Desktop")
-        self.show_status(f"Opened {film.source} ({w} × {h}).")
-        self.panels.original.setFocus()  # viewer keys (I, =, 1-5, PgDown) act on the film, not the prompt field
-        self.controller.find_lungs(self.film_key, film, path)
+            self._messages.show_error(sentence)
 
     # -- recent ----------------------------------------------------------------------------------------------
     def _refresh_recent_menu(self) -> None:
-        menu: QMenu | None = getattr(self, "recent_menu", None)
-        if menu is None:
-            return
+        menu = self.recent_menu
         menu.clear()
         for p in self.recent:
             act = QAction(Path(p).name, menu)
@@ -161,40 +174,31 @@ class FilesMixin(_Base):
         menu.setEnabled(bool(self.recent))
 
     # -- export ---------------------------------------------------------------------------------------------
-    def _build_export_menu(self, menu: QMenu) -> None:
-        """Export entries, enabled once a run has a result (the writers live in ``core.export``)."""
-        from vald_desktop.gui.exporting import EXPORT_KINDS
-
-        self.export_actions: list[QAction] = []
-        for label, kind, pattern in EXPORT_KINDS:
-            act = QAction(label, self)
-            act.triggered.connect(lambda _=False, k=kind, pat=pattern: self.export_dialog(k, pat))
-            act.setEnabled(False)
-            menu.addAction(act)
-            self.export_actions.append(act)
+    def enable_export(self) -> None:
+        """A run has a result: the Export entries work from now on (a new film's check is in ``export_dialog``)."""
+        for act in self.export_actions:
+            act.setEnabled(True)
 
     def export_dialog(self, kind: str, pattern: str) -> None:
-        if self.result is None:
-            self.show_error("Generate a counterfactual before exporting.")
+        if self._document.result is None:
+            self._messages.show_error("Generate a counterfactual before exporting.")
             return
-        from vald_desktop.gui.exporting import suffix_for
-
+        film = self._document.film
         if kind == "folder":
-            name = QFileDialog.getExistingDirectory(self, "Export into folder")
+            name = QFileDialog.getExistingDirectory(self._window, "Export into folder")
         else:
-            stem = "vald" if kind != "dicom" or self.film is None else Path(self.film.source).stem
-            name, _ = QFileDialog.getSaveFileName(self, "Export", stem + suffix_for(kind), pattern)
+            stem = "vald" if kind != "dicom" or film is None else Path(film.source).stem
+            name, _ = QFileDialog.getSaveFileName(self._window, "Export", stem + suffix_for(kind), pattern)
         if name:
             self.export_to(kind, Path(name))
 
     def export_to(self, kind: str, path: Path) -> list[Path]:
         """Export the current result; errors become one sentence in a message box."""
-        from vald_desktop.gui.exporting import export_result
-
+        doc = self._document
         try:
-            files = export_result(kind, path, self.film, self.result, self.overlay_controls.values())
+            files = export_result(kind, path, doc.film, doc.result, self._overlay.values())
         except ValdError as exc:
-            self.show_error(str(exc))
+            self._messages.show_error(str(exc))
             return []
-        self.show_status("Exported " + ", ".join(p.name for p in files) + ".")
+        self._messages.show_status("Exported " + ", ".join(p.name for p in files) + ".")
         return files

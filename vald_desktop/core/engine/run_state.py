@@ -1,0 +1,56 @@
+"""What the steps of one engine run hand each other: the film's cached entry and its side of the run, and the
+text embeddings. Plain records; the engine (``core.engine.sampler``) fills them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vald_desktop.core.attribution.maps import film_plus_edit
+from vald_desktop.core.engine.geometry import Placement
+from vald_desktop.core.masks.lung_mask import LungMask
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass
+class FilmEntry:
+    placement: Placement
+    latents: torch.Tensor  # (1, C, h, w), scaled by the VAE scaling factor
+    reconstruction: np.ndarray | None = None
+    # (negative prompt, timesteps) -> DDIM-inverted latents: a new prompt on the same film skips the inversion
+    inverted: dict[tuple[str, tuple[int, ...]], torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FilmPass:
+    """The film's side of one run: its latents, and how a decoded sample becomes the counterfactual."""
+
+    image: np.ndarray
+    mask: LungMask | None  # the lung mask the map is confined to
+    entry: FilmEntry
+    clean: torch.Tensor  # the film's latents, one per seed: img2img's ``image``
+    cached: bool  # the latents came from the cache
+    transfer: bool  # reference "reconstruction": the film keeps its detail, only the model's edit is added
+    weight: np.ndarray | None  # mask-confined: the lung mask weighs the edit
+    floor: float
+
+    def counterfactual(self, decoded: np.ndarray) -> np.ndarray:
+        return film_plus_edit(
+            decoded,
+            self.image,
+            self.entry.reconstruction,
+            self.transfer,
+            weight=self.weight,
+            floor=self.floor,
+        )
+
+
+@dataclass(frozen=True)
+class Texts:
+    cond: torch.Tensor  # the prompt's embedding, one per seed
+    uncond: torch.Tensor | None  # the negative prompt's, one per seed; None when the run is not guided
+    cached: bool  # no text went through the encoder
