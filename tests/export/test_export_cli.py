@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import numpy as np
 import pydicom
 import pytest
-from export_helpers import free_port
 from pydicom.dataset import Dataset
 
 from vald_desktop.cli import main
@@ -78,8 +77,8 @@ def test_vald_send_refused_aet_exits_2_and_keeps_the_file(orthanc, sc_file: Path
     assert sc_file.exists()
 
 
-def test_vald_send_wrong_port_and_missing_address(sc_file: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["send", str(sc_file), "--to", f"127.0.0.1:{free_port()}", "--timeout", "2"]) == 2
+def test_vald_send_wrong_port_and_missing_address(sc_file: Path, closed_port: int, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["send", str(sc_file), "--to", f"127.0.0.1:{closed_port}", "--timeout", "2"]) == 2
     assert "error: Cannot reach the PACS" in capsys.readouterr().err
     assert main(["send", str(sc_file)]) == 2
     assert "No PACS address" in capsys.readouterr().err
@@ -126,14 +125,14 @@ def test_run_export_flags_write_report_and_dicom_then_send(  # type: ignore[no-u
 
 
 def test_run_export_flags_failed_send_keeps_the_dicom(  # type: ignore[no-untyped-def]
-    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path, capsys
+    result: SimpleNamespace, source_dataset: Dataset, tmp_path: Path, closed_port: int, capsys
 ) -> None:
     args = _export_args(
         [
             "--dicom",
             "o.dcm",
             "--send",
-            f"127.0.0.1:{free_port()}",
+            f"127.0.0.1:{closed_port}",
             "--pacs-timeout",
             "2",
             "--out",

@@ -73,12 +73,9 @@ def _median(values: list[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 
 
-def _clear_caches(engine: Any) -> None:
+def _clear_caches(engine: Engine) -> None:
     """Forget cached film latents and text embeddings, so the next run pays for them like the stock pipeline."""
-    for name in ("_films", "_texts"):
-        cache = getattr(engine, name, None)
-        if cache is not None:
-            cache.clear()
+    engine.forget_inputs()
 
 
 def _phantom_lung_mask(lung: np.ndarray) -> Any:
@@ -119,7 +116,7 @@ def _stock_call(engine: Any, image: np.ndarray, settings: RunSettings) -> float:
     square, _ = to_model(image, info.native_size)
     pil = Image.fromarray((np.clip(square, 0, 1) * 255).astype(np.uint8)).convert("RGB")
     t0 = time.perf_counter()
-    pipe.scheduler = make_scheduler(settings.scheduler, engine._scheduler_config)
+    pipe.scheduler = make_scheduler(settings.scheduler, engine.scheduler_config)
     with torch.inference_mode():
         pipe(
             prompt=settings.prompt,

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.engine.result import RunResult
     from vald_desktop.core.films.film import Film
     from vald_desktop.core.masks.lung_mask import LungMask
 

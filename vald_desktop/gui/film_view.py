@@ -27,8 +27,9 @@ from vald_desktop.gui.qimage import array_to_pixmap
 from vald_desktop.gui.result_drawing import ResultDrawer, relative_pixels
 
 if TYPE_CHECKING:
-    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.engine.result import RunResult
     from vald_desktop.core.films.film import Film
+    from vald_desktop.core.films.windowing import Window
 
 
 class FilmView(QObject):
@@ -40,9 +41,7 @@ class FilmView(QObject):
         super().__init__(parent)
         self.panels = panels
         self.film: Film | None = None
-        # The window/level shown (a ``core.films.windowing.Window``): untyped while ``core.attribution.viewing``
-        # asks for a ``WindowLike`` the frozen ``Window`` does not satisfy.
-        self.window: Any = None
+        self.window: Window | None = None  # the window/level shown
         self.result: RunResult | None = None
         self.preview: np.ndarray | None = None
         self.compare: tuple[RunResult, RunResult] | None = None  # two runs shown side by side
@@ -51,7 +50,7 @@ class FilmView(QObject):
         self._vrange = (0.0, 1.0)
         self._display: np.ndarray | None = None
         self._display_pixmap: QPixmap | None = None
-        self._display_key: tuple[Film, Any] | None = None  # (film, window) that ``_display`` shows
+        self._display_key: tuple[Film, Window] | None = None  # (film, window) that ``_display`` shows
         self.drawer = ResultDrawer(self)
         self.drawer.ready.connect(self._redraw_result)
         for p in panels.panels:
@@ -79,7 +78,7 @@ class FilmView(QObject):
             self.render()
         self.panels.fit()
 
-    def display_for(self, film: Film, window: Any) -> np.ndarray | None:
+    def display_for(self, film: Film, window: Window) -> np.ndarray | None:
         """The display array the panels show when it is ``film`` under ``window``; None when they show another."""
         shown = self._display_key
         if self._display is not None and shown is not None and shown[0] is film and shown[1] == window:
@@ -98,7 +97,7 @@ class FilmView(QObject):
         self.render()
 
     # -- window / level --------------------------------------------------------------------------------------
-    def set_window(self, window: Any) -> None:
+    def set_window(self, window: Window) -> None:
         if self.film is None:
             return
         self.window = window
@@ -116,7 +115,9 @@ class FilmView(QObject):
 
         auto = auto_window(self.film.values, function=self.film.default_window.function)
         win = preset_window(index, self.film.values, self.film.default_window, auto)
-        if win.invert != self.window.invert:  # presets change contrast, not the user's inversion
+        if (
+            win.invert != self._shown_window(self.film).invert
+        ):  # presets change contrast, not the user's inversion
             win = toggle_invert(win)
         self.set_window(win)
         return PRESET_NAMES[index]
@@ -195,6 +196,9 @@ class FilmView(QObject):
         self.panels.counterfactual.set_layer_opacity(opacity if self.compare is not None else 0.0)
 
     # -- rendering -------------------------------------------------------------------------------------------
+    def _shown_window(self, film: Film) -> Window:
+        return self.window if self.window is not None else film.window
+
     def render(self) -> None:
         if self.film is None:
             self._display = None
@@ -202,20 +206,21 @@ class FilmView(QObject):
             for p in self.panels.panels:
                 p.set_image(None)
             return
-        if self.display_for(self.film, self.window) is not None:
+        window = self._shown_window(self.film)
+        if self.display_for(self.film, window) is not None:
             self._redraw_result()  # same film, same window (a run ended): only the result's panels change
             return
-        display = self.film.display(self.window)
-        self._show_display(display, array_to_pixmap(display), (self.film, self.window))
+        display = self.film.display(window)
+        self._show_display(display, array_to_pixmap(display), (self.film, window))
 
-    def _show_display(self, display: np.ndarray, pixmap: QPixmap, key: tuple[Film, Any]) -> None:
+    def _show_display(self, display: np.ndarray, pixmap: QPixmap, key: tuple[Film, Window]) -> None:
         """The film under the current window in every panel that shows it (converted once, shared)."""
         self._display = display
         self._display_pixmap = pixmap
         self._display_key = key
         self.panels.original.set_image(self._display, self._display_pixmap)
         self._redraw_result()
-        self.windowChanged.emit(window_label(self.window))
+        self.windowChanged.emit(window_label(key[1]))
 
     def _redraw_result(self) -> None:
         """Counterfactual, overlay base and layers; on large films from pixels computed on a pool thread."""
@@ -227,7 +232,11 @@ class FilmView(QObject):
             self.drawn.emit()
 
     def _relative(self, display01: np.ndarray) -> np.ndarray:
-        return display01 if self.film is None else relative_pixels(display01, self.film, self.window)
+        return (
+            display01
+            if self.film is None
+            else relative_pixels(display01, self.film, self._shown_window(self.film))
+        )
 
     def _render_counterfactual(self) -> None:
         panel = self.panels.counterfactual

@@ -22,7 +22,7 @@ from vald_desktop.core.base.settings import RunSettings
 from vald_desktop.gui.qimage import array_to_pixmap
 
 if TYPE_CHECKING:
-    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.engine.result import RunResult
 
 THUMB = 72
 # Each entry holds full-resolution arrays (original, counterfactual, map …); a cap keeps memory bounded on 2k films.

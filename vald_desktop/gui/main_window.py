@@ -39,7 +39,7 @@ from vald_desktop.gui.window_state import WindowState, stored_list
 from vald_desktop.gui.worker import EngineFactory, SamplerController
 
 if TYPE_CHECKING:
-    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.engine.result import RunResult
     from vald_desktop.core.export.pacs import PacsNode
     from vald_desktop.core.films.film import Film
     from vald_desktop.core.masks.lung_mask import LungMask

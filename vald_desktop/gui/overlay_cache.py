@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage
 from vald_desktop.gui.qimage import pixmap_ready_qimage
 
 if TYPE_CHECKING:
-    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.engine.result import RunResult
 
 _MAX = 32
 _lock = threading.Lock()

@@ -23,8 +23,9 @@ from vald_desktop.gui.overlay_cache import overlay_image_for
 from vald_desktop.gui.qimage import pixmap_ready_qimage
 
 if TYPE_CHECKING:
-    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.engine.result import RunResult
     from vald_desktop.core.films.film import Film
+    from vald_desktop.core.films.windowing import Window
 
 T = TypeVar("T")
 Pixels = tuple[np.ndarray, QImage]
@@ -32,9 +33,7 @@ Pixels = tuple[np.ndarray, QImage]
 ASYNC_MIN_PIXELS = 1_000_000  # below this a result is drawn on the GUI thread (a 1 Mpx film costs < 15 ms)
 
 
-# ``film`` and ``window`` stay untyped here until ``core.attribution.viewing.WindowLike`` accepts the frozen
-# ``Window`` it is given; callers pass a ``Film`` and a ``Window``.
-def relative_pixels(image: np.ndarray, film: Any, window: Any) -> np.ndarray:
+def relative_pixels(image: np.ndarray, film: Film, window: Window) -> np.ndarray:
     """A counterfactual (or preview) as the original is shown under ``window`` (float [0, 1] HxW)."""
     from vald_desktop.core.attribution.viewing import relative_display
 

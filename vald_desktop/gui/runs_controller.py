@@ -30,7 +30,7 @@ from vald_desktop.gui.worker import AutoMask, FilmImage, SamplerController
 
 if TYPE_CHECKING:
     from vald_desktop.core.engine.models import ModelInfo
-    from vald_desktop.core.engine.sampler import RunResult
+    from vald_desktop.core.engine.result import RunResult
     from vald_desktop.core.films.film import Film
     from vald_desktop.core.masks.lung_mask import LungMask
 

@@ -7,28 +7,11 @@ and ``invert`` fields (``core.films.Window``); it is changed with :func:`datacla
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from vald_desktop.core.base.errors import ValdError
-
-
-class WindowLike(Protocol):
-    center: float
-    width: float
-    invert: bool
-
-    @property
-    def low(self) -> float: ...
-
-    @property
-    def high(self) -> float: ...
-
-    def with_range(self, low: float, high: float) -> Any: ...
-
-
-W = TypeVar("W", bound=Any)
+from vald_desktop.core.films.windowing import Window
 
 # How many screen pixels of drag sweep the film's whole value range; matches the feel of PACS viewers where a
 # drag across about half the screen goes from a narrow to a fully open window.
@@ -47,7 +30,7 @@ def value_range(values: np.ndarray) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
-def drag_window(window: W, dx: float, dy: float, vrange: tuple[float, float]) -> W:
+def drag_window(window: Window, dx: float, dy: float, vrange: tuple[float, float]) -> Window:
     """Window/level after a right-drag of (dx, dy) screen pixels.
 
     Horizontal drag widens (right) or narrows (left) the window; vertical drag raises the level when dragging
@@ -64,7 +47,7 @@ def drag_window(window: W, dx: float, dy: float, vrange: tuple[float, float]) ->
         return window
 
 
-def preset_window(index: int, values: np.ndarray, default: W, auto: W) -> W:
+def preset_window(index: int, values: np.ndarray, default: Window, auto: Window) -> Window:
     """W/L preset ``index`` (0-based, see :data:`PRESET_NAMES`) for a film.
 
     Chest films come in arbitrary units (raw CR counts, 8-bit PNGs), so the non-DICOM presets are taken from the
@@ -90,12 +73,12 @@ def preset_window(index: int, values: np.ndarray, default: W, auto: W) -> W:
     return default.with_range(lo, hi)
 
 
-def toggle_invert(window: W) -> W:
+def toggle_invert(window: Window) -> Window:
     return dataclasses.replace(window, invert=not bool(window.invert))
 
 
 def relative_display(
-    display01: np.ndarray, default: WindowLike, current: WindowLike, monochrome1: bool = False
+    display01: np.ndarray, default: Window, current: Window, monochrome1: bool = False
 ) -> np.ndarray:
     """Apply the change from ``default`` to ``current`` window to an image already displayed with ``default``.
 
@@ -130,7 +113,7 @@ def to_uint8(image01: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(buf.astype(np.uint8))
 
 
-def window_label(window: WindowLike) -> str:
+def window_label(window: Window) -> str:
     inv = " inverted" if bool(window.invert) else ""
     return f"W {float(window.width):.0f} L {float(window.center):.0f}{inv}"
 

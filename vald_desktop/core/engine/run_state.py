@@ -3,6 +3,9 @@ text embeddings. Plain records; the engine (``core.engine.sampler``) fills them.
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -54,3 +57,11 @@ class Texts:
     cond: torch.Tensor  # the prompt's embedding, one per seed
     uncond: torch.Tensor | None  # the negative prompt's, one per seed; None when the run is not guided
     cached: bool  # no text went through the encoder
+
+
+@contextlib.contextmanager
+def timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    """Time the block into ``timings[key]`` (seconds), for the run record."""
+    t0 = time.perf_counter()
+    yield
+    timings[key] = time.perf_counter() - t0

@@ -16,7 +16,7 @@ import gc
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,7 @@ from vald_desktop.core.engine.models import (
 from vald_desktop.core.engine.provenance import build_record
 from vald_desktop.core.engine.result import RunResult
 from vald_desktop.core.engine.run_inputs import check_image, check_mask
-from vald_desktop.core.engine.run_state import FilmEntry, FilmPass, Texts
+from vald_desktop.core.engine.run_state import FilmEntry, FilmPass, Texts, timed
 from vald_desktop.core.engine.steps import Progress, StepHook
 from vald_desktop.core.engine.vae import decode_to_film, encode_film, latent_mask
 from vald_desktop.core.masks.lung_mask import LungMask
@@ -53,13 +53,6 @@ TEXT_CACHE_SIZE = 32
 
 
 ProgressFn = Callable[[Progress], None]
-
-
-@contextlib.contextmanager
-def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
-    t0 = time.perf_counter()
-    yield
-    timings[key] = time.perf_counter() - t0
 
 
 class Engine:
@@ -86,6 +79,16 @@ class Engine:
             "film_cache_hits": films.hits,
             "text_cache_hits": texts.hits,
         }
+
+    @property
+    def scheduler_config(self) -> dict[str, Any]:
+        """The loaded model's own scheduler config (runs swap the pipeline's scheduler; this stays)."""
+        return dict(self._scheduler_config)
+
+    def forget_inputs(self) -> None:
+        """Drop the cached film latents and prompt embeddings: the next run pays for them again."""
+        self._films.clear()
+        self._texts.clear()
 
     @classmethod
     def from_pipeline(cls, pipe: Any, folder: str | Path) -> Engine:
@@ -129,8 +132,7 @@ class Engine:
             self.pipe = None
             self.info = None
             self._device_of = (None, None)  # holds the old pipeline otherwise
-            self._films.clear()
-            self._texts.clear()
+            self.forget_inputs()
             gc.collect()
             if was_cuda:
                 import torch
@@ -197,9 +199,9 @@ class Engine:
         t_start = time.perf_counter()
         seeds = [settings.seed + i for i in range(settings.seeds)]
         with torch.inference_mode():
-            with _timed(timings, "film"):
+            with timed(timings, "film"):
                 film = self._film_latents(img, settings, lung)
-            with _timed(timings, "text"):
+            with timed(timings, "text"):
                 texts = self._embeddings(settings)
             hook = self._step_hook(film, settings, seeds, progress, cancel)
             hook.start()
@@ -207,11 +209,11 @@ class Engine:
             start = self._start_latents(settings, film, hook)
             if settings.noise == "inverted":
                 timings["invert"] = time.perf_counter() - t0
-            with _timed(timings, "denoise"):
+            with timed(timings, "denoise"):
                 latents = self._denoise(settings, film, texts, seeds, hook, start)
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            with _timed(timings, "decode"):
+            with timed(timings, "decode"):
                 counterfactuals = self._decode_seeds(film, latents)
         sigma = float(settings.smooth_sigma) * max(img.shape) / film.entry.placement.size
         counterfactual, the_map, map_std = seed_consensus(img, counterfactuals, lung, sigma)
