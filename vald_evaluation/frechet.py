@@ -57,7 +57,8 @@ def sqrtm_psd(matrix: np.ndarray | torch.Tensor, device: str | torch.device | No
     a = 0.5 * (a + a.T)  # remove asymmetry from accumulated rounding before eigh
     vals, vecs = torch.linalg.eigh(a)
     root = vecs * vals.clamp_min(0.0).sqrt().unsqueeze(0)
-    return root @ vecs.T
+    out: torch.Tensor = root @ vecs.T
+    return out
 
 
 def trace_sqrt_product(

@@ -49,7 +49,8 @@ def otsu_lungs(image: np.ndarray) -> np.ndarray:
     if n > 2:
         sizes = ndi.sum(dark, lab, index=np.arange(1, n + 1))
         dark = np.isin(lab, np.argsort(sizes)[-2:] + 1)
-    return dark
+    mask: np.ndarray = dark
+    return mask
 
 
 def evaluate(

@@ -337,4 +337,5 @@ def json_summary(summary: dict[str, Any]) -> dict[str, Any]:
             return {k: clean(x) for k, x in v.items()}
         return v
 
-    return clean(summary)
+    cleaned: dict[str, Any] = clean(summary)
+    return cleaned

@@ -165,7 +165,8 @@ def _lateral_extent(left_lung: _RowSpans, right_lung: _RowSpans, xm: float, w: f
     ext[: rows[0]] = ext[rows[0]]
     ext[rows[-1] + 1 :] = ext[rows[-1]]
     ext = np.maximum(ext, 0.75 * w / 2)  # where one lung is short, keep a sensible waist
-    return gaussian_filter1d(ext, 0.04 * s)[:, None].astype(np.float32)
+    smooth: np.ndarray = gaussian_filter1d(ext, 0.04 * s)
+    return smooth[:, None].astype(np.float32)
 
 
 def _cols(values: np.ndarray) -> slice:

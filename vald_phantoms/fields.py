@@ -9,7 +9,8 @@ from vald_desktop.core.base.gridsample import Window, upsample
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
+    out: np.ndarray = x * x * (3.0 - 2.0 * x)
+    return out
 
 
 def smoothstep_(x: np.ndarray) -> np.ndarray:
@@ -29,7 +30,7 @@ def span(flags: np.ndarray) -> slice:
 
 
 def is_empty(win: Window) -> bool:
-    return win[0].stop <= win[0].start or win[1].stop <= win[1].start
+    return bool(win[0].stop <= win[0].start or win[1].stop <= win[1].start)
 
 
 def noise_field(

@@ -121,7 +121,7 @@ def _expose(dens: np.ndarray, look: dict[str, float], noise: np.ndarray) -> np.n
     img **= look["gamma"]
     img *= look["hi"] - look["lo"]
     img += look["lo"]
-    out = np.add(noise, img, out=noise)
+    out: np.ndarray = np.add(noise, img, out=noise)
     np.clip(out, 0.0, 1.0, out=out)
     return out.astype(np.float32)
 

@@ -33,7 +33,8 @@ def _state_dict_from_folder(folder: Path, names: tuple[str, ...]) -> dict[str, A
             if name.endswith(".safetensors"):
                 return load_file(str(path))
             try:
-                return torch.load(path, map_location="cpu", weights_only=True)
+                state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+                return state
             except Exception as exc:  # pickles with code in them are refused by weights_only
                 raise ModelError(
                     f"{path.name} in {folder.name} cannot be read safely ({type(exc).__name__})."

@@ -171,7 +171,10 @@ def load_checkpoint(
     if ema is not None and extra["ema"] is not None:
         ema.load_state_dict(extra["ema"])
     set_rng_state(extra["rng"])
-    return json.loads((folder / "state.json").read_text("utf-8"))
+    state = json.loads((folder / "state.json").read_text("utf-8"))
+    if not isinstance(state, dict):
+        raise DataError(f"{folder.name} has an unreadable state.json (not a JSON object).")
+    return state
 
 
 def prune_checkpoints(out: str | Path, keep: int | None) -> None:

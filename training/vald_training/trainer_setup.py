@@ -29,7 +29,8 @@ def make_optimizer(cfg: TrainConfig, groups: list[dict[str, Any]]) -> Optimizer:
             )
         import bitsandbytes as bnb  # type: ignore[import-not-found]
 
-        return bnb.optim.AdamW8bit(groups, **kwargs)
+        optimizer: Optimizer = bnb.optim.AdamW8bit(groups, **kwargs)
+        return optimizer
     return torch.optim.AdamW(groups, **kwargs)
 
 

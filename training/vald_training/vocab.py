@@ -13,9 +13,13 @@ import tarfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vald_desktop.core.base.errors import DataError
 from vald_training.architecture import SPECIAL_TOKENS
+
+if TYPE_CHECKING:
+    from transformers import BertTokenizer
 
 REPORTS_MEMBER = "torchxrayvision/data/NLMCXR_reports.tgz"
 # Every prompt the app presets or the demo model is trained on: these words must be whole tokens.
@@ -102,7 +106,9 @@ def radiology_vocab(
     return train_wordpiece(reports + prompts * 20, vocab_size=vocab_size)
 
 
-def build_radiology_tokenizer(out_dir: str | Path, vocab_size: int = 4096, wheel: Path | None = None):  # noqa: ANN201
+def build_radiology_tokenizer(
+    out_dir: str | Path, vocab_size: int = 4096, wheel: Path | None = None
+) -> BertTokenizer:
     """Write a ``BertTokenizer`` (vocab.txt + config, ``model_max_length`` 77) to ``out_dir`` and return it.
 
     The prompt texts are repeated so their words always make it into the vocabulary as whole tokens.
@@ -115,7 +121,7 @@ def build_radiology_tokenizer(out_dir: str | Path, vocab_size: int = 4096, wheel
     vocab_file = out / "vocab.txt"
     vocab_file.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     # Loading from the folder works with both the slow (transformers 4) and tokenizers-backed (5) BertTokenizer.
-    tokenizer = BertTokenizer.from_pretrained(
+    tokenizer: BertTokenizer = BertTokenizer.from_pretrained(
         out, local_files_only=True, do_lower_case=True, model_max_length=77
     )
     tokenizer.save_pretrained(out)

@@ -7,7 +7,7 @@ import json
 import sys
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "bench",
         help="measure the sampler (overhead vs diffusers, schedulers, caches, memory, film opening)",

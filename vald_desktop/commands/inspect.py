@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "inspect",
         help="summarise a film (DICOM, PNG, JPEG, TIFF) and optionally render it",

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "mask",
         help="write a film's lung mask (255 = lung) at the film's size",

@@ -7,7 +7,7 @@ import json
 import time
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from vald_phantoms.phantom import FINDINGS, LAYOUTS
 
     p = subparsers.add_parser(

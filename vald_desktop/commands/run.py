@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from vald_desktop.core.masks.lung_mask import LungMask
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = RunSettings()
     p = subparsers.add_parser(
         "run",

@@ -9,7 +9,7 @@ from typing import Any
 from vald_desktop.core.base.errors import PacsError
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "send",
         help="send exported DICOM files to a PACS (C-STORE), or test the connection (C-ECHO)",

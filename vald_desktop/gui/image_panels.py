@@ -9,7 +9,7 @@ window/level. The panels only emit signals; what a drag means is decided by the 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -197,7 +197,7 @@ class ImagePanel(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
 
-    def leaveEvent(self, event) -> None:  # noqa: N802, ANN001
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
         self.hovered.emit(-1, -1)
         super().leaveEvent(event)
 

@@ -62,4 +62,5 @@ def outline_rgba(
 
 
 def _rgba_word(rgba: tuple[int, int, int, int]) -> np.uint32:
-    return np.array([rgba], dtype=np.uint8).view(np.uint32)[0, 0]
+    word: np.uint32 = np.array([rgba], dtype=np.uint8).view(np.uint32)[0, 0]
+    return word

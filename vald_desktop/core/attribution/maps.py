@@ -61,7 +61,8 @@ def film_plus_edit(
     if weight is not None:
         edit = edit * weight
     base = film if transfer else reconstruction
-    return np.clip(base + edit, 0.0, 1.0).astype(np.float32)
+    counterfactual: np.ndarray = np.clip(base + edit, 0.0, 1.0)
+    return counterfactual.astype(np.float32)
 
 
 def signed_map(
@@ -144,7 +145,8 @@ def _blend(base_rgb: np.ndarray, v: np.ndarray, style: OverlayStyle) -> np.ndarr
     alpha = np.where(mag >= style.threshold, alpha, 0.0)[..., None]
     color = np.where((v >= 0)[..., None], RED, BLUE)
     out = base_rgb * (1.0 - alpha) + color * alpha
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    rounded: np.ndarray = np.clip(out + 0.5, 0, 255)
+    return rounded.astype(np.uint8)
 
 
 def _gray_rgb(base: np.ndarray) -> np.ndarray:

@@ -28,7 +28,8 @@ def to_u8(arr: np.ndarray) -> np.ndarray:
         return arr.astype(np.uint8) * np.uint8(255)
     if arr.dtype == np.uint8:
         return arr
-    return np.clip(arr.astype(np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    scaled: np.ndarray = np.clip(arr.astype(np.float32) * 255.0 + 0.5, 0, 255)
+    return scaled.astype(np.uint8)
 
 
 def encode_gray_png(arr: np.ndarray, level: int = 1) -> bytes:

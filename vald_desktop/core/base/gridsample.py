@@ -33,7 +33,7 @@ def sample_grid(a: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> np.ndarray:
     right *= fx
     out_t += right
     # ``right`` is free again and just the size of the result: transpose into it (one large allocation fewer).
-    out = right.reshape(out_t.shape[:-2] + (len(ry), len(rx)))
+    out: np.ndarray = right.reshape(out_t.shape[:-2] + (len(ry), len(rx)))
     np.copyto(out, np.swapaxes(out_t, -1, -2))
     return out
 

@@ -60,4 +60,5 @@ def mask_to_model(mask: np.ndarray, p: Placement) -> np.ndarray:
 def to_film(square: np.ndarray, p: Placement) -> np.ndarray:
     """size x size model image → film grid (float32, clipped to [0, 1])."""
     inner = square[p.top : p.top + p.inner_h, p.left : p.left + p.inner_w]
-    return np.clip(_resize(inner, p.height, p.width), 0.0, 1.0)
+    out: np.ndarray = np.clip(_resize(inner, p.height, p.width), 0.0, 1.0)
+    return out

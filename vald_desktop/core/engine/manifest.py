@@ -58,7 +58,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(path.read_text("utf-8"))
-        if not isinstance(data.get("files"), dict):
+        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
             raise ValueError("no files table")
     except (OSError, ValueError) as exc:
         raise ManifestError(

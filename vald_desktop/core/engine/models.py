@@ -174,7 +174,7 @@ def native_size(folder: Path) -> int:
 
 def _native_size(unet: Any, vae: Any) -> int:
     """UNet sample size x VAE factor from the two configs (plain dicts or diffusers' frozen configs)."""
-    factor = 2 ** (len(vae.get("block_out_channels", [0, 0, 0, 0])) - 1)
+    factor: int = 2 ** (len(vae.get("block_out_channels", [0, 0, 0, 0])) - 1)
     size = unet.get("sample_size", 64)
     size = size[0] if isinstance(size, (list, tuple)) else size
     return int(size) * factor

@@ -79,7 +79,8 @@ def build_record(
         record["film_shape"] = [int(film_shape[0]), int(film_shape[1])]
     if extra:
         record.update(extra)
-    return json.loads(json.dumps(record, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(record, default=str))
+    return plain
 
 
 def write_json(path: str | Path, record: dict[str, Any]) -> Path:

@@ -22,7 +22,8 @@ def check_image(image: Any) -> np.ndarray:
     arr = arr.astype(np.float32)
     if not np.isfinite(arr).all():
         raise FilmError("The image contains invalid (non-finite) pixel values.")
-    return np.clip(arr, 0.0, 1.0)
+    out: np.ndarray = np.clip(arr, 0.0, 1.0)
+    return out
 
 
 def check_mask(mask: LungMask, shape: tuple[int, ...]) -> None:

@@ -385,10 +385,11 @@ class Engine:
     def _execution_device(self) -> torch.device:
         """The pipeline's execution device, looked up once per pipeline: diffusers recomputes it on every access by
         inspecting every module's hooks (about 10 ms on a CPU), which a run would otherwise pay three times."""
-        pipe, device = self._device_of
+        pipe, cached = self._device_of
         if pipe is not self.pipe:
-            device = self.pipe._execution_device
-            self._device_of = (self.pipe, device)
+            cached = self.pipe._execution_device
+            self._device_of = (self.pipe, cached)
+        device: torch.device = cached
         return device
 
     def _decode(self, latents: torch.Tensor, placement: Placement) -> np.ndarray:

@@ -90,8 +90,8 @@ def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
     w = np.float32(window.width)
     if window.function == "SIGMOID":
         with np.errstate(over="ignore"):
-            out = 1.0 / (1.0 + np.exp(-4.0 * (x - c) / w, dtype=np.float32))
-        return out.astype(np.float32, copy=False)
+            sig: np.ndarray = 1.0 / (1.0 + np.exp(-4.0 * (x - c) / w, dtype=np.float32))
+        return sig.astype(np.float32, copy=False)
     if window.function == "LINEAR_EXACT":
         out = (x - c) / w + np.float32(0.5)
     elif window.width == 1:
@@ -99,7 +99,8 @@ def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
         out = (x > c - np.float32(0.5)).astype(np.float32)
     else:
         out = (x - (c - np.float32(0.5))) / (w - np.float32(1.0)) + np.float32(0.5)
-    return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+    clipped: np.ndarray = np.clip(out, 0.0, 1.0)
+    return clipped.astype(np.float32, copy=False)
 
 
 def auto_window(values: np.ndarray, function: str = "LINEAR_EXACT") -> Window:

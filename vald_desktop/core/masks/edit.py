@@ -113,4 +113,5 @@ def outline(mask: np.ndarray, thickness: int = 1) -> np.ndarray:
         shrunk[0, :] = shrunk[-1, :] = False
         shrunk[:, 0] = shrunk[:, -1] = False
         inner = shrunk
-    return m & ~inner
+    edge: np.ndarray = m & ~inner
+    return edge

@@ -60,7 +60,8 @@ def resize_nearest(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     h, w = a.shape
     rows = np.minimum(((np.arange(shape[0]) + 0.5) * h / shape[0]).astype(np.intp), h - 1)
     cols = np.minimum(((np.arange(shape[1]) + 0.5) * w / shape[1]).astype(np.intp), w - 1)
-    return a[rows[:, None], cols[None, :]]
+    out: np.ndarray = a[rows[:, None], cols[None, :]]
+    return out
 
 
 def split_lungs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -142,7 +142,8 @@ def _resample(a: np.ndarray, h: int, w: int) -> np.ndarray:
     sigma = [max(0.0, 0.5 / z - 0.5) for z in zoom]
     if max(sigma) > 0:
         a = ndi.gaussian_filter(a, sigma)
-    return ndi.zoom(a, zoom, order=1, mode="nearest", grid_mode=True)[:h, :w]
+    out: np.ndarray = ndi.zoom(a, zoom, order=1, mode="nearest", grid_mode=True)[:h, :w]
+    return out
 
 
 def _cache_path(wheel: Path) -> Path:
