@@ -383,8 +383,7 @@ class Engine:
         return self._texts.get_or_make(text, encode)[0]
 
     def _execution_device(self) -> torch.device:
-        """The pipeline's execution device, looked up once per pipeline: diffusers recomputes it on every access by
-        inspecting every module's hooks (about 10 ms on a CPU), which a run would otherwise pay three times."""
+        """Cached per pipeline: diffusers recomputes it from every module's hooks (~10 ms on a CPU) each access."""
         pipe, cached = self._device_of
         if pipe is not self.pipe:
             cached = self.pipe._execution_device
