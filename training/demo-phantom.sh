@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Train the embedded demo model (models/demo-phantom) from nothing: phantom sets, base (vocabulary + VAE), stages 1-3.
+# Train the embedded demo model (vald_desktop/models/demo-phantom) from nothing: phantom sets, base (vocabulary + VAE), stages 1-3.
 # Run from the repository root after `make setup`:  bash training/demo-phantom.sh
 # PROCESSES=2 (default) trains each stage on two gloo CPU processes with 16 films each (global batch 32);
 # PROCESSES=1 runs one process with --batch-size 32 (same data and noise; about 1.7x slower on 2 cores).
-# The result goes to out/demo-phantom-stage3; copy it to models/demo-phantom after checking it
+# The result goes to out/demo-phantom-stage3; copy it to vald_desktop/models/demo-phantom after checking it
 # (vald evaluate phantoms, see the README). Step times are appended to out/demo-phantom-times.txt.
 set -euo pipefail
 PROCESSES="${PROCESSES:-2}"

@@ -12,10 +12,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from vald_desktop.commands import bench, evaluate, inspect, mask, models, phantoms, run, send, train
+from vald_desktop.commands import bench, doctor, evaluate, inspect, mask, models, phantoms, run, send, train
 from vald_desktop.core.base.errors import Cancelled, ValdError
 
-COMMANDS = (inspect, mask, run, phantoms, models, train, evaluate, bench, send)
+COMMANDS = (inspect, mask, run, phantoms, models, train, evaluate, bench, send, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from transformers import BertTokenizer
 
 def test_preset_prompts_are_whole_tokens(tiny_model_dir, repo_root):
     tok = BertTokenizer.from_pretrained(tiny_model_dir / "tokenizer", local_files_only=True)
-    presets = json.loads((repo_root / "resources" / "prompts.json").read_text())["presets"]
+    presets = json.loads((repo_root / "vald_desktop" / "resources" / "prompts.json").read_text())["presets"]
     for preset in presets:
         ids = tok(preset["prompt"]).input_ids
         assert tok.unk_token_id not in ids, f"{preset['prompt']!r} has unknown words"

@@ -100,6 +100,7 @@ def test_run_export_flags_write_report_and_dicom_then_send(  # type: ignore[no-u
         "--deidentify",
         "--pseudonym",
         "S-9",
+        "--accept-burned-in-risk",  # RG1 does not declare its burned-in text
     ]
     send = [
         "--send",

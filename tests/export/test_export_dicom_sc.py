@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,8 @@ from export_helpers import read_only_folder, tiny_disk
 from pydicom.dataset import Dataset
 
 from vald_desktop.core.base.errors import ExportError
-from vald_desktop.core.export.deid import PROFILE_TAGS, UidMap
+from vald_desktop.core.export.deid import UidMap
+from vald_desktop.core.export.deid_table import basic_profile
 from vald_desktop.core.export.dicom_sc import build_secondary_capture, write_dicom
 
 SC_CLASS = "1.2.840.10008.5.1.4.1.1.7"
@@ -54,9 +56,12 @@ def test_sc_is_placed_in_the_source_study_and_validates(source_dataset: Dataset,
     assert _dciodvfy_errors(path) == []
 
 
-def test_burned_in_annotation_is_no_without_identity_in_pixels(source_dataset: Dataset) -> None:
-    sc = build_secondary_capture(source_dataset, _rgb(), burned_in_identity=False)
-    assert sc.BurnedInAnnotation == "NO"
+def test_burned_in_annotation_is_said_only_when_known(source_dataset: Dataset) -> None:
+    declared = copy.deepcopy(source_dataset)
+    declared.BurnedInAnnotation = "NO"
+    assert build_secondary_capture(declared, _rgb()).BurnedInAnnotation == "NO"
+    # RG1 does not say what its pixels show, and the composite shows them: no claim, never "NO".
+    assert "BurnedInAnnotation" not in build_secondary_capture(source_dataset, _rgb())
 
 
 def test_deidentified_sc_keeps_no_identity_and_validates(source_dataset: Dataset, tmp_path: Path) -> None:
@@ -66,12 +71,12 @@ def test_deidentified_sc_keeps_no_identity_and_validates(source_dataset: Dataset
     )
     path = write_dicom(tmp_path / "deid.dcm", sc)
     back = pydicom.dcmread(path)
-    for tag, action in PROFILE_TAGS.items():
-        if tag not in source_dataset or action == "K*":
+    table = basic_profile()
+    for elem in source_dataset:
+        if table.action(elem.tag) is None or elem.VR == "SQ":
             continue
-        src_value = source_dataset[tag].value
-        if tag in back and back[tag].value:
-            assert back[tag].value != src_value, pydicom.datadict.keyword_for_tag(tag)
+        if elem.tag in back and back[elem.tag].value:
+            assert back[elem.tag].value != elem.value, elem.keyword
     assert not any(e.tag.is_private for e in back.iterall())
     raw = path.read_bytes()
     for value in (
@@ -89,7 +94,8 @@ def test_deidentified_sc_keeps_no_identity_and_validates(source_dataset: Dataset
         assert value not in raw
     assert back.PatientIdentityRemoved == "YES"
     assert back.DeidentificationMethod
-    assert back.BurnedInAnnotation == "NO"
+    assert "BurnedInAnnotation" not in back  # RG1 does not declare it
+    assert "burned-in text not declared by the source" in back.DeidentificationMethod
     assert back.PatientID == "SUBJ-7"
     # Same session: the reference points at the de-identified copy of the source, in the same pseudonymous study.
     assert back.StudyInstanceUID == session(source_dataset.StudyInstanceUID)

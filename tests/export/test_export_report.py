@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from vald_desktop.core.engine.provenance import PNG_KEY
 from vald_desktop.core.engine.result import RunResult
 from vald_desktop.core.export.exporter import ExportOptions, RunExporter
 from vald_desktop.core.export.records import caption_text, identity_lines
+
+# RG1 does not declare whether text is burned into its pixels: de-identified exports need the user's word.
+CONFIRMED = ExportOptions(accept_burned_in_risk=True)
 
 
 def _tool(name: str) -> str:
@@ -86,12 +90,13 @@ def test_pdf_report_is_one_page_and_rasterizes(
 def test_deidentified_pdf_and_record_carry_no_identity(
     result: RunResult, source_dataset: Dataset, tmp_path: Path
 ) -> None:
-    ex = RunExporter(result, source_dataset, ExportOptions())  # de-identified by default
+    ex = RunExporter(result, source_dataset, CONFIRMED)  # de-identified by default
     ex.write_pdf(tmp_path / "r.pdf")
     text = _pdf_text(tmp_path / "r.pdf")
     for value in ("CompressedSamples", "9RG1", "19400305", "/home/someone"):
         assert value not in text
     assert "de-identified" in text
+    assert "Burned-in text" in text and "the user confirmed" in text  # not the film's claim: the user's
     record = json.loads((tmp_path / "r.pdf.json").read_text())
     assert "film_sha256" not in record and "path" not in record["model"]
     assert record["export"]["deidentified"] is True
@@ -114,19 +119,19 @@ def test_png_record_round_trips(result: RunResult, tmp_path: Path) -> None:
 def test_folder_export_writes_everything_and_never_overwrites(
     result: RunResult, source_dataset: Dataset, tmp_path: Path
 ) -> None:
-    ex = RunExporter(result, source_dataset, ExportOptions())
+    ex = RunExporter(result, source_dataset, CONFIRMED)
     files = ex.export_folder(tmp_path / "out", stem="case")
     names = sorted(p.name for p in files.all())
     assert names == ["case-composite.png", "case-overlay.png", "case-report.pdf", "case.dcm", "case.json"]
     record = json.loads((tmp_path / "out" / "case.json").read_text())
     assert set(record["export"]["files"]) == {"overlay_png", "composite_png", "report_pdf", "dicom"}
     sc = pydicom.dcmread(files.dicom)
-    assert sc.PatientIdentityRemoved == "YES" and sc.BurnedInAnnotation == "NO"
+    assert sc.PatientIdentityRemoved == "YES" and "BurnedInAnnotation" not in sc  # RG1 does not say
     before = {p: p.stat().st_mtime_ns for p in files.all()}
     with pytest.raises(ExportError, match="already exists"):
-        RunExporter(result, source_dataset, ExportOptions()).export_folder(tmp_path / "out", stem="case")
+        RunExporter(result, source_dataset, CONFIRMED).export_folder(tmp_path / "out", stem="case")
     assert {p: p.stat().st_mtime_ns for p in files.all()} == before
-    again = RunExporter(result, source_dataset, ExportOptions(overwrite=True)).export_folder(
+    again = RunExporter(result, source_dataset, replace(CONFIRMED, overwrite=True)).export_folder(
         tmp_path / "out", stem="case"
     )
     assert pydicom.dcmread(again.dicom).SOPInstanceUID != sc.SOPInstanceUID
@@ -140,7 +145,8 @@ def test_identified_dicom_says_its_caption_burns_in_identity(
     ).build_dicom()
     assert ds.BurnedInAnnotation == "YES"
     plain = RunExporter(result, source_dataset, ExportOptions(deidentify=False)).build_dicom()
-    assert plain.BurnedInAnnotation == "NO"  # placed in the study, but no identity drawn into the pixels
+    # No identity drawn into the pixels, but RG1 does not say what its own pixels show: no claim either way.
+    assert "BurnedInAnnotation" not in plain
     assert plain.PatientID == source_dataset.PatientID
     with pytest.raises(ExportError, match="cannot show"):
         ExportOptions(deidentify=True, show_identity=True)
@@ -155,7 +161,7 @@ def test_png_film_cannot_make_dicom(result: RunResult) -> None:
 def test_read_only_folder_leaves_nothing(result: RunResult, source_dataset: Dataset, tmp_path: Path) -> None:
     with read_only_folder(tmp_path / "ro") as folder:
         with pytest.raises(ExportError, match="read-only"):
-            RunExporter(result, source_dataset).export_folder(folder)
+            RunExporter(result, source_dataset, CONFIRMED).export_folder(folder)
         assert list(folder.iterdir()) == []
 
 
@@ -164,10 +170,10 @@ def test_full_disk_leaves_no_half_exported_bundle(
 ) -> None:
     sizes = {
         p.name: p.stat().st_size
-        for p in RunExporter(result, source_dataset).export_folder(tmp_path / "ok").all()
+        for p in RunExporter(result, source_dataset, CONFIRMED).export_folder(tmp_path / "ok").all()
     }
     total_kib = sum(sizes.values()) // 1024
     with tiny_disk(tmp_path / "small", size_kib=max(8, total_kib // 2)) as folder:
         with pytest.raises(ExportError, match="is full"):
-            RunExporter(result, source_dataset).export_folder(folder)
+            RunExporter(result, source_dataset, CONFIRMED).export_folder(folder)
         assert list(folder.iterdir()) == []

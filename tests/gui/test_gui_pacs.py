@@ -130,7 +130,7 @@ def test_send_to_pacs_after_a_run_stores_the_instance_in_orthanc(
     target = tmp_path / "sent" / "case-deid.dcm"
     target.parent.mkdir()
     with qtbot.waitSignal(w.pacs.succeeded, timeout=60000):
-        assert w.send_result_to(target, deidentify=True)
+        assert w.send_result_to(target, deidentify=True, accept_burned_in_risk=True)  # RG1 does not say
         assert w.pacs.busy and not w.pacs.send(w.pacs_node, target), "a second send while one is in flight"
         assert not w.pacs_actions["send"].isEnabled() and not w.pacs_actions["send_file"].isEnabled()
         assert w.pacs_progress.isVisible()
@@ -153,7 +153,7 @@ def test_wrong_port_shows_a_sentence_keeps_the_file_and_retry_after_fixing_the_p
     _generate_on_rg1(qtbot, w, rg1_path)
     target = tmp_path / "case-deid.dcm"
     with qtbot.waitSignal(w.pacs.failed, timeout=60000):
-        w.send_result_to(target, deidentify=True)
+        w.send_result_to(target, deidentify=True, accept_burned_in_risk=True)
     assert "Cannot reach the PACS at 127.0.0.1:" in w.last_error and "Traceback" not in w.last_error
     assert target.is_file(), "the exported file must stay on disk after a failed send"
     box = w.pacs_sender.failure_box

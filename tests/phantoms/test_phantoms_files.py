@@ -165,7 +165,7 @@ def test_single_named_phantom_writes_four_matching_files(
 
 
 def test_bundled_sample_film_is_what_its_readme_command_makes(repo_root: Path, tmp_path: Path) -> None:
-    sample = repo_root / "resources" / "sample"
+    sample = repo_root / "vald_desktop" / "resources" / "sample"
     assert (sample / "phantom-opacity-left.png").is_file(), "make run needs the bundled sample film"
     if lungshapes.find_wheel() is None:
         pytest.skip("the sample was drawn with the real lung shapes (torchxrayvision wheel)")

@@ -74,6 +74,18 @@ def test_output_runs_in_the_engine(trained: Path) -> None:
     assert np.isfinite(result.counterfactual).all()
 
 
+def test_output_carries_its_domain_calibration_and_what_it_was_trained_on(trained: Path) -> None:
+    from vald_desktop.core.engine.domain import CALIBRATION_NAME, read_model_domain
+    from vald_desktop.core.engine.manifest import read_manifest
+
+    model = read_model_domain(trained)
+    assert model.calibration is not None and model.calibration.films == 12  # every film of the two classes
+    assert model.calibration.threshold > 3.0
+    assert model.trained_on is not None and model.trained_on.startswith("12 films of")
+    files = read_manifest(trained)["files"]
+    assert CALIBRATION_NAME in files and "vald-settings.json" in files
+
+
 def test_missing_data_is_a_clear_error(
     tiny_base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,4 +1,5 @@
-"""Write the trained model: a diffusers img2img folder (safetensors), a model card and a manifest (main process only)."""
+"""Write the trained model: a diffusers img2img folder (safetensors), a model card, its domain calibration and a
+manifest (main process only)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from vald_desktop.core.base import atomic
 from vald_desktop.core.engine.manifest import write_manifest
 from vald_training.architecture import save_pipeline
+from vald_training.domain_card import write_domain
 
 if TYPE_CHECKING:
     import torch
@@ -136,6 +138,7 @@ def export_model(state: TrainState, result: dict[str, Any], samples: list[Path])
         save_pipeline(components, out, extra)
         atomic.write_text(out / "README.md", model_card(state, result, samples))
         atomic.write_text(out / "training_config.json", json.dumps(state.cfg.to_dict(), indent=2) + "\n")
+        write_domain(state, out, str(acc.device))  # vald-domain.json: what runs compare a film with
         write_manifest(out, json.loads(json.dumps(extra)))  # again: the card and config are part of the model
     acc.wait_for_everyone()
     return out if acc.is_main_process else None

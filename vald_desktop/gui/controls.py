@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from vald_desktop.core.base.errors import SettingsError
+from vald_desktop.core.base.package_data import data_path
 from vald_desktop.core.base.settings import (
     HEALTHY_PROMPT,
     MASK_MODES,
@@ -39,7 +40,7 @@ from vald_desktop.core.base.settings import (
     RunSettings,
 )
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES = data_path("resources")
 SCHEDULER_LABELS = {"pndm": "PNDM (paper)", "dpmpp": "DPM-Solver++ 2M", "ddim": "DDIM", "euler": "Euler"}
 MASK_LABELS = {"none": "No mask", "auto": "Automatic", "file": "From file", "edited": "Edited"}
 REFERENCE_LABELS = {"reconstruction": "Film + edit (detail kept)", "input": "Decoder output (paper)"}

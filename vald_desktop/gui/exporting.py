@@ -29,13 +29,31 @@ def suffix_for(kind: str) -> str:
     )
 
 
-def export_result(kind: str, path: Path, film: Any, result: Any, overlay: dict[str, Any]) -> list[Path]:
-    """Write the export ``kind`` to ``path``; the user already confirmed overwriting in the save dialog."""
+def is_deidentifying(kind: str) -> bool:
+    """Every export kind but the DICOM into the source study is de-identified."""
+    return kind != "dicom"
+
+
+def export_result(
+    kind: str,
+    path: Path,
+    film: Any,
+    result: Any,
+    overlay: dict[str, Any],
+    *,
+    accept_burned_in_risk: bool = False,
+) -> list[Path]:
+    """Write the export ``kind`` to ``path``; the user already confirmed overwriting in the save dialog, and
+    (``accept_burned_in_risk``) that a film which does not declare burned-in text shows none."""
     from vald_desktop.core.attribution.maps import OverlayStyle
     from vald_desktop.core.export.exporter import ExportOptions, RunExporter
 
-    deidentify = kind != "dicom"
-    options = ExportOptions(deidentify=deidentify, style=OverlayStyle(**overlay), overwrite=kind != "folder")
+    options = ExportOptions(
+        deidentify=is_deidentifying(kind),
+        style=OverlayStyle(**overlay),
+        overwrite=kind != "folder",
+        accept_burned_in_risk=accept_burned_in_risk,
+    )
     exporter = RunExporter(result, dataset=getattr(film, "dataset", None), options=options)
     if kind == "png":
         stem = path.name[: -len("-overlay.png")] if path.name.endswith("-overlay.png") else path.stem

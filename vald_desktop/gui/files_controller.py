@@ -16,8 +16,9 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QProgressBar, QWidget
 
 from vald_desktop.core.base.errors import ValdError
 from vald_desktop.core.films.filelist import list_films, open_dialog_filter, update_recent
+from vald_desktop.gui.burned_in_prompt import BurnedInQuestion
 from vald_desktop.gui.document import CurrentFilm
-from vald_desktop.gui.exporting import EXPORT_KINDS, export_result, suffix_for
+from vald_desktop.gui.exporting import EXPORT_KINDS, export_result, is_deidentifying, suffix_for
 from vald_desktop.gui.film_loader import FilmLoader, LoadedFilm
 from vald_desktop.gui.messages import Messages
 from vald_desktop.gui.overlay_controls import OverlayControls
@@ -56,6 +57,7 @@ class FilesController(QObject):
         self._document = document
         self._overlay = overlay
         self.recent = list(recent)
+        self.burned_in = BurnedInQuestion(window, messages, document)
         self.folder_films: list[Path] = []
         self.folder_index = -1
         self._opening: _Opening | None = None
@@ -184,19 +186,30 @@ class FilesController(QObject):
             self._messages.show_error("Generate a counterfactual before exporting.")
             return
         film = self._document.film
+        accept = self.burned_in.accepts(is_deidentifying(kind))  # before any file name is asked for
+        if accept is None:
+            return
         if kind == "folder":
             name = QFileDialog.getExistingDirectory(self._window, "Export into folder")
         else:
             stem = "vald" if kind != "dicom" or film is None else Path(film.source).stem
             name, _ = QFileDialog.getSaveFileName(self._window, "Export", stem + suffix_for(kind), pattern)
         if name:
-            self.export_to(kind, Path(name))
+            self.export_to(kind, Path(name), accept_burned_in_risk=accept)
 
-    def export_to(self, kind: str, path: Path) -> list[Path]:
-        """Export the current result; errors become one sentence in a message box."""
+    def export_to(self, kind: str, path: Path, *, accept_burned_in_risk: bool = False) -> list[Path]:
+        """Export the current result; errors become one sentence in a message box. ``accept_burned_in_risk``:
+        the user confirmed that a film which does not declare burned-in text shows none."""
         doc = self._document
         try:
-            files = export_result(kind, path, doc.film, doc.result, self._overlay.values())
+            files = export_result(
+                kind,
+                path,
+                doc.film,
+                doc.result,
+                self._overlay.values(),
+                accept_burned_in_risk=accept_burned_in_risk,
+            )
         except ValdError as exc:
             self._messages.show_error(str(exc))
             return []

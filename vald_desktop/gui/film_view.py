@@ -36,6 +36,7 @@ class FilmView(QObject):
     windowChanged = Signal(str)  # "W 400 L 1200" for the status bar
     readout = Signal(str)  # pixel read-out under the cursor
     drawn = Signal()  # the current result (or comparison) is fully on screen
+    shown = Signal(list)  # the runs the panels now show ([] for none): the domain banner follows it
 
     def __init__(self, panels: PanelGroup, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +78,7 @@ class FilmView(QObject):
             self._vrange = value_range(film.values)
             self.render()
         self.panels.fit()
+        self.shown.emit([])
 
     def display_for(self, film: Film, window: Window) -> np.ndarray | None:
         """The display array the panels show when it is ``film`` under ``window``; None when they show another."""
@@ -95,6 +97,7 @@ class FilmView(QObject):
         self.preview = None
         self.compare = None
         self.render()
+        self.shown.emit([])
 
     # -- window / level --------------------------------------------------------------------------------------
     def set_window(self, window: Window) -> None:
@@ -143,6 +146,7 @@ class FilmView(QObject):
         self.result = result
         self.preview = None
         self.compare = None
+        self.shown.emit([result])
         if self._display is None:
             self.render()
             return
@@ -154,6 +158,7 @@ class FilmView(QObject):
         self.panels.set_title(1, labels[0])
         self.panels.set_title(2, labels[1])
         self.render()
+        self.shown.emit([a, b])
 
     def set_overlay(self, values: dict[str, Any]) -> None:
         old = self.overlay_values

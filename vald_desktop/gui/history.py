@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.domain import headline
 from vald_desktop.gui.qimage import array_to_pixmap
 
 if TYPE_CHECKING:
@@ -40,11 +41,14 @@ class HistoryEntry:
     def label(self) -> str:
         s = self.settings
         seeds = f" ×{s.seeds}" if s.seeds > 1 else ""
-        return (
+        text = (
             f"#{self.number}  {s.prompt}\n"
             f"strength {s.strength:g} · guidance {s.guidance_label} · {s.steps} steps · seed {s.seed}{seeds}"
             f" · {self.seconds:.1f} s"
         )
+        domain = self.result.record.get("domain")
+        note = headline(domain) if isinstance(domain, dict) else None  # stand-in engines give no verdict
+        return f"{text}\n\u26a0 {note}" if note else text
 
 
 def thumbnail(rgb: np.ndarray, size: int = THUMB) -> np.ndarray:

@@ -21,6 +21,7 @@ from vald_desktop.core.films.filelist import existing
 from vald_desktop.gui.controls import RunControls
 from vald_desktop.gui.dialogs import HelpDialog, about_box
 from vald_desktop.gui.document import CurrentFilm
+from vald_desktop.gui.domain_banner import DomainBanner, ModelNotice
 from vald_desktop.gui.files_controller import FilesController
 from vald_desktop.gui.film_loader import LoadedFilm
 from vald_desktop.gui.film_view import FilmView
@@ -70,6 +71,8 @@ class MainWindow(QMainWindow):
 
         self.panels = PanelGroup()
         self.view = FilmView(self.panels, self)
+        self.domain_banner = DomainBanner(self.panels)  # over the counterfactual and map panels
+        self.model_notice = ModelNotice(self.statusBar())  # e.g. the demo model's "not for reading films"
         self.setCentralWidget(self.panels)
         self.overlay_controls = OverlayControls()
         self.controls = RunControls()
@@ -222,6 +225,8 @@ class MainWindow(QMainWindow):
         self.runs.resultReady.connect(self.files.enable_export)
         self.runs.resultReady.connect(self.pacs_sender.refresh_actions)
         self.view.readout.connect(self.readout_label.setText)
+        self.view.shown.connect(self.domain_banner.show_results)
+        self.controller.model_loaded.connect(self.model_notice.show_model)
         self.view.windowChanged.connect(self.window_label.setText)
         self.overlay_controls.changed.connect(lambda: self.view.set_overlay(self.overlay_controls.values()))
         ed = self.mask_editor
@@ -297,8 +302,8 @@ class MainWindow(QMainWindow):
     def export_dialog(self, kind: str, pattern: str) -> None:
         self.files.export_dialog(kind, pattern)
 
-    def export_to(self, kind: str, path: Path) -> list[Path]:
-        return self.files.export_to(kind, path)
+    def export_to(self, kind: str, path: Path, *, accept_burned_in_risk: bool = False) -> list[Path]:
+        return self.files.export_to(kind, path, accept_burned_in_risk=accept_burned_in_risk)
 
     def start(self) -> None:
         self.runs.start()
@@ -328,8 +333,10 @@ class MainWindow(QMainWindow):
     def open_pacs_dialog(self) -> PacsDialog:
         return self.pacs_sender.open_dialog()
 
-    def send_result_to(self, path: Path, deidentify: bool | None = None) -> bool:
-        return self.pacs_sender.send_result_to(path, deidentify)
+    def send_result_to(
+        self, path: Path, deidentify: bool | None = None, *, accept_burned_in_risk: bool = False
+    ) -> bool:
+        return self.pacs_sender.send_result_to(path, deidentify, accept_burned_in_risk=accept_burned_in_risk)
 
     def send_file(self, path: Path) -> bool:
         return self.pacs_sender.send_file(path)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QAbstractButton, QFileDialog, QMessageBox, QProgre
 
 from vald_desktop.core.base.errors import PacsError
 from vald_desktop.core.export.pacs import PacsNode, load_node
+from vald_desktop.gui.burned_in_prompt import BurnedInQuestion
 from vald_desktop.gui.document import CurrentFilm
 from vald_desktop.gui.exporting import PACS_LABELS, export_result, pacs_kind, suffix_for
 from vald_desktop.gui.messages import Messages
@@ -61,6 +62,7 @@ class PacsSender(QObject):
         self._overlay = overlay
         self._qsettings = qsettings
         self.pacs = pacs
+        self.burned_in = BurnedInQuestion(window, messages, document)
         self.node: PacsNode | None = None
         self.dialog: PacsDialog | None = None
         self.last_file: Path | None = None  # the last file sent or tried: what Retry sends again
@@ -143,6 +145,9 @@ class PacsSender(QObject):
         if self._ready("send again") is None:
             return
         deidentify = self.deidentify()
+        accept = self.burned_in.accepts(deidentify)  # before any file name is asked for
+        if accept is None:
+            return
         kind = pacs_kind(deidentify)
         film = self._document.film
         stem = "vald" if deidentify or film is None else Path(film.source).stem
@@ -153,10 +158,13 @@ class PacsSender(QObject):
         )
         if name:
             self._qsettings.setValue("pacs/folder", str(Path(name).parent))
-            self.send_result_to(Path(name), deidentify)
+            self.send_result_to(Path(name), deidentify, accept_burned_in_risk=accept)
 
-    def send_result_to(self, path: Path, deidentify: bool | None = None) -> bool:
-        """Export the current result as a DICOM SC at ``path`` and C-STORE it, off the GUI thread."""
+    def send_result_to(
+        self, path: Path, deidentify: bool | None = None, *, accept_burned_in_risk: bool = False
+    ) -> bool:
+        """Export the current result as a DICOM SC at ``path`` and C-STORE it, off the GUI thread.
+        ``accept_burned_in_risk``: the user confirmed that a film not declaring burned-in text shows none."""
         doc = self._document
         if doc.result is None:
             self._messages.show_error("Generate a counterfactual before sending it to a PACS.")
@@ -169,7 +177,13 @@ class PacsSender(QObject):
         kind = pacs_kind(deidentify)
         # The writer gets plain values, read now on the GUI thread; the worker only calls it.
         export = functools.partial(
-            export_result, kind, Path(path), doc.film, doc.result, self._overlay.values()
+            export_result,
+            kind,
+            Path(path),
+            doc.film,
+            doc.result,
+            self._overlay.values(),
+            accept_burned_in_risk=accept_burned_in_risk,
         )
         return self.pacs.send(node, Path(path), export)
 

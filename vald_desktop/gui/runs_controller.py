@@ -16,9 +16,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
-from vald_desktop.core.base.errors import SettingsError, ValdError
+from vald_desktop.core.base.errors import FilmError, SettingsError, ValdError
 from vald_desktop.core.base.settings import RunSettings
 from vald_desktop.core.engine.models import recommended_settings, resolve_model_dir
+from vald_desktop.core.films.kind import check_film
 from vald_desktop.gui.controls import RunControls
 from vald_desktop.gui.document import CurrentFilm
 from vald_desktop.gui.film_view import FilmView
@@ -217,15 +218,17 @@ class RunsController(QObject):
             return
         controls = self._w.controls
         try:
+            kind = check_film(film)  # CT, MR, ultrasound, lateral views …: no counterfactual is made of them
             settings = controls.settings()
             mask = self._mask_for(settings, film)
-        except SettingsError as exc:
+        except (FilmError, SettingsError) as exc:
             self._messages.show_error(str(exc))
             return
         self.generating.emit()
         self._run_key = self._document.key
         controls.set_running(True)
-        self._sampler.run(self._model_image(film), settings, mask, self.model_choice, film.sha256 or None)
+        image = self._model_image(film)
+        self._sampler.run(image, settings, mask, self.model_choice, film.sha256 or None, kind)
 
     def _model_image(self, film: Film) -> np.ndarray | FilmImage:
         """The film as the model sees it (as the file asks to show it): the panels' display when they show just

@@ -1,8 +1,9 @@
 """Screenshots of the main window for the README: before a run and after it, with the overlay.
 
 ``python -m vald_desktop.gui.screenshots docs`` (``make screenshots`` runs it under Xvfb) opens the bundled sample
-film with the default model, grabs the window, generates, and grabs it again. Settings are kept in a temporary
-file so the user's own settings are never touched.
+film with the default model, grabs the window, generates, and grabs it again; then the same on a real chest film
+the demo model never saw (its domain banner over the result panels). Settings are kept in a temporary file so the
+user's own settings are never touched.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vald_desktop.core.films.samples import sample_film_path
+
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
     from vald_desktop.core.base.settings import RunSettings
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "phantom-opacity-left.png"
+SAMPLE = sample_film_path()
 SIZE = (1600, 1000)
 
 
@@ -55,7 +58,8 @@ def _film(folder: Path) -> Path:
 def take(
     out: Path, film: Path | None = None, model: str | None = None, settings: RunSettings | None = None
 ) -> list[Path]:
-    """Write ``screenshot-start.png`` and ``screenshot-result.png`` into ``out``; returns their paths."""
+    """Write ``screenshot-start.png``, ``screenshot-result.png`` and, with pydicom-data installed,
+    ``screenshot-out-of-domain.png`` (a real film, the domain banner) into ``out``; returns their paths."""
     from PySide6.QtCore import QSettings
 
     from vald_desktop.core.base.settings import RunSettings
@@ -97,9 +101,42 @@ def take(
                 raise SystemExit(f"error: {done['error']}")
             _pump(app, 0.5)
             shots.append(_save(window, out / "screenshot-result.png"))
+            real = _real_film()
+            if real is not None:  # a film the model does not know: the banner over the result panels
+                done.pop("result", None)
+                shots.append(_out_of_domain(app, window, real, done, out, deadline))
         finally:
             window.close()
     return shots
+
+
+def _real_film() -> Path | None:
+    """RG1_UNCI.dcm, a real CR chest film from the pydicom-data wheel, when it is installed."""
+    try:
+        from pydicom.data import get_testdata_file
+
+        found = get_testdata_file("RG1_UNCI.dcm")
+    except Exception:  # no pydicom-data, or no network to fetch it: the third screenshot is skipped
+        return None
+    return Path(str(found)) if found else None
+
+
+def _out_of_domain(
+    app: QApplication, window: Any, film: Path, done: dict[str, Any], out: Path, deadline: float
+) -> Path:
+    """``screenshot-out-of-domain.png``: the same settings on a real film, which the demo model never saw."""
+    if not window.open_path(film):
+        raise SystemExit(f"error: {window.last_error}")
+    while (window.film is None or window.film.source != film.name) and time.monotonic() < deadline:
+        _pump(app, 0.1)
+    _pump(app, 2.0)  # the automatic lung mask of a 2k film
+    window.generate()
+    while "result" not in done and "error" not in done and time.monotonic() < deadline:
+        _pump(app, 0.1)
+    if "error" in done:
+        raise SystemExit(f"error: {done['error']}")
+    _pump(app, 0.5)
+    return _save(window, out / "screenshot-out-of-domain.png")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from vald_desktop.core.engine.models import ModelInfo
     from vald_desktop.core.engine.sampler import Progress, RunResult
     from vald_desktop.core.films.film import Film
+    from vald_desktop.core.films.kind import FilmKind
     from vald_desktop.core.films.windowing import Window
     from vald_desktop.core.masks.lung_mask import LungMask
 
@@ -49,6 +50,7 @@ class RunEngine(Protocol):
         progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
         film_sha256: str | None = None,
+        film_kind: FilmKind | None = None,
     ) -> RunResult: ...
 
 
@@ -182,7 +184,7 @@ class SamplerWorker(QObject):
         return found.mask
 
     # -- runs ------------------------------------------------------------------------------------------------
-    @Slot(object, object, object, object, object)
+    @Slot(object, object, object, object, object, object)
     def run(
         self,
         image: np.ndarray | FilmImage,
@@ -190,6 +192,7 @@ class SamplerWorker(QObject):
         mask: LungMask | AutoMask | None,
         model_dir: Path | None,
         film_sha: str | None,
+        film_kind: FilmKind | None = None,
     ) -> None:
         self.started.emit()
         cancel = self.cancel_event
@@ -212,7 +215,13 @@ class SamplerWorker(QObject):
                     self.preview.emit(np.asarray(p.preview, dtype=np.float32))
 
             result = engine.run(
-                image, settings, mask=mask, progress=on_progress, cancel=cancel, film_sha256=film_sha or None
+                image,
+                settings,
+                mask=mask,
+                progress=on_progress,
+                cancel=cancel,
+                film_sha256=film_sha or None,
+                film_kind=film_kind,  # what the header says the film is: part of the domain verdict
             )
             log.info("run finished in %.1f s", time.monotonic() - t0)
             display_norm(
@@ -250,7 +259,7 @@ class SamplerController(QObject):
     mask_failed = Signal(object, str)
 
     _load_requested = Signal(object)
-    _run_requested = Signal(object, object, object, object, object)
+    _run_requested = Signal(object, object, object, object, object, object)
     _lungs_requested = Signal(object, object, object)
 
     _RELAYED = ("started", "progress", "preview", "finished", "failed", "cancelled", "status", "model_loaded",
@@ -293,11 +302,12 @@ class SamplerController(QObject):
         mask: LungMask | AutoMask | None,
         model_dir: Path | None,
         film_sha: str | None = None,
+        film_kind: FilmKind | None = None,
     ) -> None:
         # A new request clears an old cancel; the event is only read by the worker once the run starts.
         self.worker.cancel_event.clear()
         self.busy = True
-        self._run_requested.emit(image, settings, mask, model_dir, film_sha)
+        self._run_requested.emit(image, settings, mask, model_dir, film_sha, film_kind)
 
     def cancel(self) -> None:
         self.worker.cancel_event.set()

@@ -58,6 +58,10 @@ class ExportError(ValdError):
     """An export (PNG, PDF, DICOM) cannot be written."""
 
 
+class BurnedInTextError(ExportError):
+    """A de-identified output was asked for a film whose pixels show (or may show) identifying text."""
+
+
 class PacsError(ValdError):
     """A DICOM network operation (C-ECHO / C-STORE) failed."""
 

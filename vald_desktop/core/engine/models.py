@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vald_desktop.core.base.errors import ModelError, OutOfMemoryError
+from vald_desktop.core.base.package_data import data_path
 from vald_desktop.core.engine.manifest import manifest_hash, verify_manifest
+from vald_desktop.core.engine.model_home import installed_model
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +47,25 @@ class ModelInfo:
 
 
 def demo_model_dir() -> Path:
-    """Where the embedded demo model lives: ``<repo>/models/demo-phantom`` (or inside a frozen bundle)."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "models" / DEMO_MODEL_NAME
-    return Path(__file__).resolve().parents[3] / "models" / DEMO_MODEL_NAME
+    """The embedded demo model, shipped inside the package (``vald_desktop/models/demo-phantom``)."""
+    return data_path("models", DEMO_MODEL_NAME)
 
 
 def resolve_model_dir(choice: str | Path | None = None) -> Path:
-    """The model folder to use: an explicit choice, else ``$VALD_MODEL``, else the embedded demo model."""
+    """The model folder to use: an explicit choice, else ``$VALD_MODEL``, else the embedded demo model.
+
+    A bare name that is not a folder here names a model in the user's models folder (``vald models fetch``).
+    """
     if choice:
         path = Path(choice).expanduser()
+        path = path if path.is_dir() else installed_model(choice) or path
         if not path.is_dir():
             raise ModelError(f"The model folder {path} does not exist.")
         return path
     env = os.environ.get(ENV_MODEL, "").strip()
     if env:
         path = Path(env).expanduser()
+        path = path if path.is_dir() else installed_model(env) or path
         if not path.is_dir():
             raise ModelError(f"The model folder {path} named by {ENV_MODEL} does not exist.")
         return path

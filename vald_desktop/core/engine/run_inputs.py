@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from vald_desktop.core.base.errors import FilmError, MaskError
+from vald_desktop.core.films.kind import FilmKind
 from vald_desktop.core.masks.lung_mask import LungMask
 
 
@@ -24,6 +25,12 @@ def check_image(image: Any) -> np.ndarray:
         raise FilmError("The image contains invalid (non-finite) pixel values.")
     out: np.ndarray = np.clip(arr, 0.0, 1.0)
     return out
+
+
+def check_kind(kind: FilmKind | None) -> None:
+    """Refuse films the method is not for (CT, MR, ultrasound, lateral views …): no map is made of them."""
+    if kind is not None and kind.refusal:
+        raise FilmError(kind.refusal)
 
 
 def check_mask(mask: LungMask, shape: tuple[int, ...]) -> None:

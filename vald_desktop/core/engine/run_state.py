@@ -1,5 +1,6 @@
 """What the steps of one engine run hand each other: the film's cached entry and its side of the run, and the
-text embeddings. Plain records; the engine (``core.engine.sampler``) fills them."""
+text embeddings. Plain records; the engine (``core.engine.sampler``) fills them, and ``run_record`` makes the run
+record from them."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vald_desktop.core.attribution.maps import film_plus_edit
+from vald_desktop.core.base.settings import RunSettings
 from vald_desktop.core.engine.geometry import Placement
+from vald_desktop.core.engine.models import ModelInfo
+from vald_desktop.core.engine.provenance import build_record
 from vald_desktop.core.masks.lung_mask import LungMask
 
 if TYPE_CHECKING:
@@ -26,6 +30,8 @@ class FilmEntry:
     reconstruction: np.ndarray | None = None
     # (negative prompt, timesteps) -> DDIM-inverted latents: a new prompt on the same film skips the inversion
     inverted: dict[tuple[str, tuple[int, ...]], torch.Tensor] = field(default_factory=dict)
+    # (timesteps, noise seed) -> the domain score's measures (core.engine.domain_features): once per film and model
+    domain_measures: dict[tuple[tuple[int, ...], int], dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,3 +71,31 @@ def timed(timings: dict[str, float], key: str) -> Iterator[None]:
     t0 = time.perf_counter()
     yield
     timings[key] = time.perf_counter() - t0
+
+
+def run_record(
+    model: ModelInfo | None,
+    settings: RunSettings,
+    film: FilmPass,
+    texts: Texts,
+    seeds: list[int],
+    unet_calls: int,
+    timings: dict[str, float],
+    film_sha256: str | None,
+    domain: dict[str, Any],
+) -> dict[str, Any]:
+    """The run record (core.engine.provenance) with what only this run knows: UNet calls, cache hits, mask, domain."""
+    return build_record(
+        settings,
+        model=model,
+        seeds=seeds,
+        timings=timings,
+        film_sha256=film_sha256,
+        film_shape=(film.image.shape[0], film.image.shape[1]),
+        extra={
+            "unet_calls": unet_calls,
+            "cache": {"film": film.cached, "text": texts.cached},
+            "mask_source": film.mask.source if film.mask is not None else None,
+            "domain": domain,
+        },
+    )

@@ -1,10 +1,11 @@
 """The counterfactual engine: SDEdit img2img with the stock diffusers pipeline, kept warm between runs.
 
 ``Engine.run`` turns a film (float32 HxW in [0, 1]) into its healthy counterfactual and the signed map
-M = film − counterfactual on the film's own grid, in named steps: film latents, embeddings, start latents, denoise,
-decode, map, record. Interactive re-runs are cheap: the film's VAE latents (and its reconstruction) and each
-prompt's text embedding are cached, and the pipeline receives them directly (``prompt_embeds`` and 4-channel scaled
-latents as ``image``, which img2img takes as-is), so a new prompt or guidance costs only the denoising steps.
+M = film − counterfactual on the film's own grid, in named steps: film latents, domain (``domain_features``: is
+this a film the model knows), embeddings, start latents, denoise, decode, map, record. Interactive re-runs are
+cheap: the film's VAE latents (and its reconstruction, and its domain measures) and each prompt's text embedding
+are cached, and the pipeline receives them directly (``prompt_embeds`` and 4-channel scaled latents as ``image``,
+which img2img takes as-is), so a new prompt or guidance costs only the denoising steps.
 Per-step work (progress, previews, cancel, mask-confined blending) runs in ``callback_on_step_end``.
 """
 
@@ -25,6 +26,7 @@ import numpy as np
 from vald_desktop.core.attribution.maps import seed_consensus
 from vald_desktop.core.base.errors import Cancelled, OutOfMemoryError, SettingsError
 from vald_desktop.core.base.settings import RunSettings
+from vald_desktop.core.engine.domain_features import assess
 from vald_desktop.core.engine.geometry import Placement
 from vald_desktop.core.engine.lru import Lru
 from vald_desktop.core.engine.models import (
@@ -35,12 +37,12 @@ from vald_desktop.core.engine.models import (
     pipeline_info,
     resolve_model_dir,
 )
-from vald_desktop.core.engine.provenance import build_record
 from vald_desktop.core.engine.result import RunResult
-from vald_desktop.core.engine.run_inputs import check_image, check_mask
-from vald_desktop.core.engine.run_state import FilmEntry, FilmPass, Texts, timed
+from vald_desktop.core.engine.run_inputs import check_image, check_kind, check_mask
+from vald_desktop.core.engine.run_state import FilmEntry, FilmPass, Texts, run_record, timed
 from vald_desktop.core.engine.steps import Progress, StepHook
 from vald_desktop.core.engine.vae import decode_to_film, encode_film, latent_mask
+from vald_desktop.core.films.kind import FilmKind
 from vald_desktop.core.masks.lung_mask import LungMask
 
 if TYPE_CHECKING:
@@ -149,11 +151,16 @@ class Engine:
         progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
         film_sha256: str | None = None,
+        film_kind: FilmKind | None = None,
     ) -> RunResult:
-        """Counterfactual + map for ``image`` (float32 HxW in [0, 1]). Raises typed errors; ``Cancelled`` on cancel."""
+        """Counterfactual + map for ``image`` (float32 HxW in [0, 1]). Raises typed errors; ``Cancelled`` on cancel.
+
+        ``film_kind`` (``core.films.kind``) refuses films the method is not for and feeds the domain verdict.
+        """
         if not isinstance(settings, RunSettings):
             raise SettingsError("Run settings are missing.")
         settings.validate()
+        check_kind(film_kind)
         img = check_image(image)
         lung = None if settings.mask_mode == "none" else mask
         if lung is not None:
@@ -169,7 +176,7 @@ class Engine:
         with self._lock:
             info = self.load()
             try:
-                return self._run(img, settings, lung, progress, cancel, film_sha256)
+                return self._run(img, settings, lung, progress, cancel, film_sha256, film_kind)
             except torch.OutOfMemoryError:
                 pass
             # Out of memory once: retry in the low-memory mode, then give up with a sentence.
@@ -179,7 +186,7 @@ class Engine:
             self.info = dataclasses.replace(info, low_memory=True)
             self._device_of = (None, None)  # offloading may move the execution device
             try:
-                return self._run(img, settings, lung, progress, cancel, film_sha256)
+                return self._run(img, settings, lung, progress, cancel, film_sha256, film_kind)
             except torch.OutOfMemoryError:
                 raise OutOfMemoryError(_OOM_SENTENCE) from None
 
@@ -191,8 +198,9 @@ class Engine:
         progress: ProgressFn | None,
         cancel: threading.Event | None,
         film_sha256: str | None,
+        film_kind: FilmKind | None,
     ) -> RunResult:
-        """Film latents → embeddings → start latents → denoise → decode → map (attribution) → record."""
+        """Film latents → domain → embeddings → start latents → denoise → decode → map (attribution) → record."""
         import torch
 
         timings: dict[str, float] = {}
@@ -201,6 +209,8 @@ class Engine:
         with torch.inference_mode():
             with timed(timings, "film"):
                 film = self._film_latents(img, settings, lung)
+            with timed(timings, "domain"):  # reuses the film's cached latents
+                domain = assess(self, film.entry, img, film_kind)
             with timed(timings, "text"):
                 texts = self._embeddings(settings)
             hook = self._step_hook(film, settings, seeds, progress, cancel)
@@ -226,7 +236,9 @@ class Engine:
             map=the_map,
             map_std=map_std,
             mask=lung,
-            record=self._record(settings, film, texts, seeds, hook.calls, timings, film_sha256),
+            record=run_record(
+                self.info, settings, film, texts, seeds, hook.calls, timings, film_sha256, domain
+            ),
         )
 
     # -- the steps of a run ----------------------------------------------------------------------------------------
@@ -330,31 +342,6 @@ class Engine:
         """Each seed's latents decoded onto the film's grid and made into its counterfactual."""
         decoded = [self._decode(latents[i : i + 1], film.entry.placement) for i in range(latents.shape[0])]
         return [film.counterfactual(d) for d in decoded]
-
-    def _record(
-        self,
-        settings: RunSettings,
-        film: FilmPass,
-        texts: Texts,
-        seeds: list[int],
-        unet_calls: int,
-        timings: dict[str, float],
-        film_sha256: str | None,
-    ) -> dict[str, Any]:
-        """The run record (core.engine.provenance) with what only this run knows: UNet calls, cache hits, mask."""
-        return build_record(
-            settings,
-            model=self.info,
-            seeds=seeds,
-            timings=timings,
-            film_sha256=film_sha256,
-            film_shape=(film.image.shape[0], film.image.shape[1]),
-            extra={
-                "unet_calls": unet_calls,
-                "cache": {"film": film.cached, "text": texts.cached},
-                "mask_source": film.mask.source if film.mask is not None else None,
-            },
-        )
 
     # -- caches ----------------------------------------------------------------------------------------------------
     def _film_key(self, img: np.ndarray) -> str:

@@ -1,70 +1,97 @@
 """De-identification of DICOM datasets: the PS3.15 Annex E Basic Application Level Confidentiality Profile.
 
-Each attribute of the profile's table gets one action:
+The standard's Table E.1-1 (:mod:`.deid_table`, read from a maintained package, not kept by hand) decides for
+every attribute it names, at every level of nesting. Where it offers a choice, :func:`chosen_action` takes the one
+that removes most while the objects we write stay valid: ``X`` over ``Z`` over ``D``; ``U*`` for references (kept,
+their instance UIDs replaced, so a derived object still points at the de-identified copy of its source); ``D``
+for Patient ID (a pseudonym).
 
-- ``X`` remove, ``Z`` replace with an empty value, ``D`` replace with a dummy value,
-- ``U`` replace the UID with a new one, consistently within a session (:class:`UidMap`),
-- ``K*`` keep the sequence but de-identify its items (references such as Source Image Sequence).
+Beyond the table, and deliberately stricter than it:
 
-The table lives in :mod:`.deid_profile`; where the standard allows a choice it picks the one that keeps a
-Secondary Capture valid: ``Z`` for attributes the IOD needs as type 2, ``X`` otherwise. Beyond the profile, and
-deliberately stricter than it, any other date/time or person-name element is removed, private elements are removed,
-and curve/overlay groups (50xx, 60xx) are removed because overlays can hold burned-in text.
+- private elements, whole curve (50xx) and overlay (60xx) groups (overlays can hold burned-in text), elements the
+  data dictionary does not know and elements of unknown VR are removed;
+- person names, dates (alternative-calendar dates too), times and ages the table does not name are removed, at
+  any level;
+- UIDs the table does not name are replaced like ``U``, except those the standard itself defines
+  (``1.2.840.10008.*``: SOP classes, transfer syntaxes, coding schemes);
+- inside sequence items, free text the table does not name is removed, except the parts of a coded entry (Code
+  Value, Coding Scheme Designator, Code Meaning...); inside a sequence the table marks ``D``, all text goes;
+- the file meta information is rebuilt (no source application, AE titles or private information).
+
+UIDs and Patient ID are replaced by keyed hashes (:mod:`.pseudonyms`): every export from this workstation maps one
+study to one pseudonymous study. The method actually used, options included, is written into the dataset.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable
 
-from pydicom.datadict import tag_for_keyword
-from pydicom.dataset import Dataset
-from pydicom.tag import BaseTag, Tag
-from pydicom.uid import generate_uid
+from pydicom.datadict import DicomDictionary, get_entry, tag_for_keyword
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
 
-from vald_desktop.core.base.errors import ExportError
-from vald_desktop.core.export.deid_profile import BASIC_PROFILE
+from vald_desktop.core.base.errors import BurnedInTextError
+from vald_desktop.core.export.burned_in import REFUSED, UNKNOWN, YES, burned_in_status
+from vald_desktop.core.export.deid_table import TABLE_EDITION, ProfileTable, basic_profile
+from vald_desktop.core.export.pseudonyms import Pseudonymizer
 
-DEID_METHOD = "PS3.15 Annex E Basic Profile (VALD-MD Desktop)"
-# The code the standard defines for the profile (CID 7050 De-identification Method).
+DEID_METHOD = f"PS3.15 E.1-1 Basic Profile (DICOM {TABLE_EDITION} table)"
+# CID 7050 De-identification Method: the profile, and the one option offered here that the CID names.
 BASIC_PROFILE_CODE = ("113100", "DCM", "Basic Application Confidentiality Profile")
+RETAIN_UIDS_CODE = ("113110", "DCM", "Retain UIDs Option")
+STANDARD_UID_ROOT = "1.2.840.10008."
 
-_ACTIONS = {"X", "Z", "D", "U", "K*"}
-
-
-def _tags(table: Mapping[str, str]) -> dict[BaseTag, str]:
-    out: dict[BaseTag, str] = {}
-    for keyword, action in table.items():
-        tag = tag_for_keyword(keyword)
-        # A typo in the table would silently leave an attribute in place: fail at import instead.
-        if tag is None or action not in _ACTIONS:
-            raise RuntimeError(f"bad de-identification table entry {keyword}: {action}")
-        out[Tag(tag)] = action
-    return out
-
-
-PROFILE_TAGS: dict[BaseTag, str] = _tags(BASIC_PROFILE)
-# VRs that name people or carry dates: removed even when the table does not list them (stricter than the profile).
-_CATCH_ALL_VRS = {"PN", "DA", "DT", "TM"}
+_PATIENT_ID = tag_for_keyword("PatientID")
+_REMOVED_VRS = {"PN", "DA", "DT", "TM", "AS", "UN"}
+_TEXT_VRS = {"LO", "SH", "LT", "ST", "UT", "UC", "UR", "AE"}
+_STRING_VRS = _TEXT_VRS | {"PN", "DA", "DT", "TM", "AS", "CS", "DS", "IS", "UI"}
+_BYTE_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
+# The parts of a coded entry (PS3.3 Table 8.8-1): what a code means, not who it is about.
+_CODED_ENTRY = {
+    tag_for_keyword(k)
+    for k in (
+        "CodeValue",
+        "CodingSchemeDesignator",
+        "CodingSchemeVersion",
+        "CodeMeaning",
+        "LongCodeValue",
+        "URNCodeValue",
+        "ContextIdentifier",
+        "MappingResource",
+        "MappingResourceName",
+        "ContextGroupExtensionFlag",
+    )
+}
+# Dates in another calendar are free text (LO) the table does not name.
+_ALTERNATIVE_CALENDAR = {tag for tag, entry in DicomDictionary.items() if "AlternativeCalendar" in entry[4]}
+_DUMMY_TEXT = {
+    "AS": "000Y",
+    "DA": "19000101",
+    "TM": "000000",
+    "DT": "19000101000000",
+    "DS": "0",
+    "IS": "0",
+    "UR": "urn:x",
+}
 
 
 class UidMap:
-    """Replaces UIDs consistently: the same original UID always maps to the same new UID in this object's lifetime.
+    """Original UID -> pseudonymous ``2.25.`` UID by keyed hash: the same everywhere and at any time.
 
-    Keep one map per export session so that a de-identified overlay still points at the de-identified copy of its
-    source image (and stays in the same pseudonymous study).
+    ``key=None`` uses this workstation's key (:func:`.pseudonyms.installation_key`), read on first use.
     """
 
-    def __init__(self, prefix: str | None = None) -> None:
-        self._prefix = prefix  # None: 2.25.<uuid> UIDs, which need no registered root
+    def __init__(self, key: bytes | None = None) -> None:
+        self.pseudonyms = Pseudonymizer(key)
         self._map: dict[str, str] = {}
 
     def __call__(self, uid: str) -> str:
-        uid = str(uid)
+        uid = str(uid).strip("\0 ")
         if not uid:
             return uid
         if uid not in self._map:
-            self._map[uid] = str(generate_uid(prefix=self._prefix))
+            self._map[uid] = self.pseudonyms.uid(uid)
         return self._map[uid]
 
     def __len__(self) -> int:
@@ -74,85 +101,171 @@ class UidMap:
         return str(uid) in self._map
 
 
+def chosen_action(tag: int, prescribed: str) -> str:
+    """The action taken where the standard prescribes ``prescribed`` (e.g. ``X/Z/D`` -> ``X``)."""
+    options = prescribed.split("/")
+    if len(options) == 1:
+        return prescribed
+    if tag == _PATIENT_ID and "D" in options:
+        return "D"  # a pseudonym keeps one subject's objects together
+    for preferred in ("U*", "X", "Z"):
+        if preferred in options:
+            return preferred
+    return options[0]
+
+
 def deidentify(
     dataset: Dataset,
     uid_map: UidMap | None = None,
     *,
     pseudonym: str = "",
+    keep_uids: bool = False,
 ) -> Dataset:
     """Return a de-identified copy of ``dataset`` (the original is not modified).
 
-    ``pseudonym``, if given, becomes both Patient's Name and Patient ID (a research subject code chosen by the user);
-    otherwise they are empty. Raises :class:`ExportError` if the film declares burned-in identifying annotation,
-    because the pixels themselves would then carry identity.
+    ``pseudonym``, if given, becomes Patient's Name and Patient ID (a research subject code chosen by the user);
+    otherwise the name is empty and the ID a keyed hash of the original. ``keep_uids`` keeps the source's UIDs
+    (the standard's Retain UIDs Option), so the result stays in the source study. Raises
+    :class:`BurnedInTextError` if the film declares burned-in identifying text: the pixels would carry identity.
     """
-    if str(dataset.get("BurnedInAnnotation", "")).upper() == "YES":
-        raise ExportError(
-            "This film has identifying text burned into its pixels, so it cannot be de-identified."
-        )
+    status = burned_in_status(dataset)
+    if status == YES:
+        raise BurnedInTextError(REFUSED)
     uid_map = uid_map if uid_map is not None else UidMap()
     out = copy.deepcopy(dataset)
-    _clean(out, uid_map)
-    if getattr(out, "file_meta", None) is not None:
-        meta = out.file_meta
-        if "SOPInstanceUID" in out:
-            meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
-        # The source application's AE title can name the site.
-        for keyword in (
-            "SourceApplicationEntityTitle",
-            "SendingApplicationEntityTitle",
-            "PrivateInformation",
-        ):
-            if keyword in meta:
-                delattr(meta, keyword)
+    _Cleaner(basic_profile(), (lambda uid: str(uid)) if keep_uids else uid_map, uid_map.pseudonyms).clean(out)
+    _rebuild_file_meta(out)
     if pseudonym:
         out.PatientName = pseudonym
         out.PatientID = pseudonym
     out.PatientIdentityRemoved = "YES"
-    out.DeidentificationMethod = DEID_METHOD
-    code = Dataset()
-    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = BASIC_PROFILE_CODE
-    out.DeidentificationMethodCodeSequence = [code]
+    method = [DEID_METHOD, "source UIDs kept" if keep_uids else "keyed-hash UIDs and Patient ID"]
+    if pseudonym:
+        method.append("pseudonym given by the user")
+    if status == UNKNOWN:
+        method.append("burned-in text not declared by the source")  # never claimed absent
+    out.DeidentificationMethod = method
+    out.DeidentificationMethodCodeSequence = [
+        _code(c) for c in (BASIC_PROFILE_CODE, *((RETAIN_UIDS_CODE,) if keep_uids else ()))
+    ]
     # All dates were removed or emptied, not shifted.
     out.LongitudinalTemporalInformationModified = "REMOVED"
     return out
 
 
-def _clean(ds: Dataset, uid_map: UidMap) -> None:
-    for elem in list(ds):
-        tag = elem.tag
-        if tag.is_private or tag.group in range(0x5000, 0x5100) or tag.group in range(0x6000, 0x6100):
-            del ds[tag]
-            continue
-        action = PROFILE_TAGS.get(tag)
-        if action is None:
-            if elem.VR in _CATCH_ALL_VRS:
+class _Cleaner:
+    def __init__(self, table: ProfileTable, uid: Callable[[str], str], pseudonyms: Pseudonymizer) -> None:
+        self.table = table
+        self.uid = uid
+        self.pseudonyms = pseudonyms
+
+    def clean(self, ds: Dataset, depth: int = 0, strict: bool = False) -> None:
+        for elem in list(ds):
+            tag = elem.tag
+            if tag.is_private or 0x5000 <= tag.group <= 0x50FF or 0x6000 <= tag.group <= 0x60FF:
                 del ds[tag]
-            elif elem.VR == "SQ":
-                for item in elem.value:
-                    _clean(item, uid_map)
-            continue
+                continue
+            prescribed = self.table.action(tag)
+            if prescribed is None:
+                self._unlisted(ds, elem, depth, strict)
+            else:
+                self._apply(ds, elem, chosen_action(tag, prescribed), depth, strict)
+
+    def _apply(self, ds: Dataset, elem: DataElement, action: str, depth: int, strict: bool) -> None:
         if action == "X":
-            del ds[tag]
+            del ds[elem.tag]
         elif action == "Z":
-            elem.value = None if elem.VR == "SQ" else ""
-        elif action == "D":
-            elem.value = _dummy(elem.VR)
+            _empty(elem)
         elif action == "U":
-            if elem.VM > 1:
-                elem.value = [uid_map(v) for v in elem.value]
-            elif elem.value:
-                elem.value = uid_map(elem.value)
-        elif action == "K*":
+            self._replace_uids(elem)
+        elif action == "U*":
+            if elem.VR == "SQ":
+                for item in elem.value:
+                    self.clean(item, depth + 1, strict)
+            elif elem.VR == "UI":
+                self._replace_uids(elem)
+            else:
+                _empty(elem)
+        elif elem.tag == _PATIENT_ID:
+            original = str(elem.value or "").strip()
+            elem.value = self.pseudonyms.patient_id(original) if original else ""
+        else:
+            self._dummy(elem, depth)
+
+    def _unlisted(self, ds: Dataset, elem: DataElement, depth: int, strict: bool) -> None:
+        vr = elem.VR
+        if not _known(elem.tag) or vr in _REMOVED_VRS or elem.tag in _ALTERNATIVE_CALENDAR:
+            del ds[elem.tag]
+        elif vr == "SQ":
             for item in elem.value:
-                _clean(item, uid_map)
+                self.clean(item, depth + 1, strict)
+        elif vr == "UI":
+            self._replace_uids(elem, keep_standard=True)
+        elif vr in _TEXT_VRS and depth > 0 and (strict or elem.tag not in _CODED_ENTRY):
+            del ds[elem.tag]
+
+    def _replace_uids(self, elem: DataElement, keep_standard: bool = False) -> None:
+        def one(v: object) -> str:
+            text = str(v)
+            return text if keep_standard and text.startswith(STANDARD_UID_ROOT) else self.uid(text)
+
+        if elem.VM > 1:
+            elem.value = [one(v) for v in elem.value]
+        elif elem.value:
+            elem.value = one(elem.value)
+
+    def _dummy(self, elem: DataElement, depth: int) -> None:
+        vr = elem.VR
+        if vr == "SQ":
+            for item in elem.value:
+                self.clean(item, depth + 1, strict=True)
+        elif vr == "UI":
+            self._replace_uids(elem)
+        elif vr in _BYTE_VRS:
+            elem.value = b"\0\0"
+        elif vr in _STRING_VRS:
+            elem.value = _DUMMY_TEXT.get(vr, "ANONYMOUS")
+        else:
+            elem.value = 0  # binary numbers (US, SL, FD...) and AT
 
 
-def _dummy(vr: str) -> str:
-    if vr == "DA":
-        return "19000101"
-    if vr == "TM":
-        return "000000"
-    if vr == "DT":
-        return "19000101000000"
-    return "ANONYMOUS"
+def _empty(elem: DataElement) -> None:
+    if elem.VR == "SQ":
+        elem.value = []
+    elif elem.VR in _BYTE_VRS:
+        elem.value = b""
+    elif elem.VR in _STRING_VRS:
+        elem.value = ""
+    else:
+        elem.value = None
+
+
+def _known(tag: int) -> bool:
+    try:
+        get_entry(tag)  # the data dictionary, repeating groups included
+    except KeyError:
+        return False
+    return True
+
+
+def _rebuild_file_meta(ds: Dataset) -> None:
+    old = getattr(ds, "file_meta", None)
+    if old is None:
+        return
+    # Only what identifies the object's kind and encoding: the source application, its AE titles and any private
+    # information go; pydicom adds its own implementation identifiers when the file is written.
+    meta = FileMetaDataset()
+    sop_class = ds.get("SOPClassUID") or old.get("MediaStorageSOPClassUID")
+    if sop_class:
+        meta.MediaStorageSOPClassUID = sop_class
+    if "SOPInstanceUID" in ds:
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    if "TransferSyntaxUID" in old:
+        meta.TransferSyntaxUID = old.TransferSyntaxUID
+    ds.file_meta = meta
+
+
+def _code(triple: tuple[str, str, str]) -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = triple
+    return item

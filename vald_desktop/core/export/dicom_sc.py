@@ -1,8 +1,12 @@
 """DICOM Secondary Capture of the attribution composite, built with highdicom.
 
 Placed in the source study (same Study Instance UID, new Series and SOP Instance UIDs, a Source Image Sequence
-reference to the film) so it lands beside the film in the PACS; or de-identified for research with
-:func:`vald_desktop.core.export.deid.deidentify` and a session :class:`~vald_desktop.core.export.deid.UidMap`.
+reference to the film) so it lands beside the film in the PACS; or de-identified for research: the source is first
+de-identified whole (:func:`vald_desktop.core.export.deid.deidentify`, keyed-hash UIDs), and the capture is built
+from that copy, so it lands in the source's pseudonymous study and nothing it copies can carry identity.
+
+Burned In Annotation is said only when known: YES when the caption or the source shows identity, NO when the source
+declares none and the caption shows none; otherwise (a source that does not say) it is left out, never claimed NO.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pydicom.valuerep import DA, TM
 
 from vald_desktop.core.base.atomic import write_bytes
 from vald_desktop.core.base.errors import ExportError
+from vald_desktop.core.export.burned_in import NO, YES, burned_in_status
 from vald_desktop.core.export.deid import UidMap, deidentify
 
 MANUFACTURER = "VALD-MD Desktop"
@@ -41,6 +46,7 @@ def build_secondary_capture(
     deidentified: bool = False,
     uid_map: UidMap | None = None,
     pseudonym: str = "",
+    keep_uids: bool = False,
     software_version: str = "",
     series_number: int = SERIES_NUMBER,
     instance_number: int = 1,
@@ -48,7 +54,8 @@ def build_secondary_capture(
     """Build the SC dataset for an RGB ``uint8`` HxWx3 composite derived from ``source``.
 
     ``burned_in_identity`` says whether the composite's pixels show the patient's identity (a caption with name or
-    ID); it sets Burned In Annotation truthfully and is refused together with ``deidentified``.
+    ID); it sets Burned In Annotation truthfully and is refused together with ``deidentified``. ``pseudonym`` and
+    ``keep_uids`` are the de-identification options (:func:`~vald_desktop.core.export.deid.deidentify`).
     """
     rgb = np.ascontiguousarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -60,7 +67,12 @@ def build_secondary_capture(
             raise ExportError(
                 "The source film has no DICOM study or instance identifiers, so no DICOM can be placed."
             )
-    source_burned = str(source.get("BurnedInAnnotation", "")).upper() == "YES"
+    if deidentified:
+        # Raises for a source that declares burned-in identity.
+        source = deidentify(source, uid_map, pseudonym=pseudonym, keep_uids=keep_uids)
+    source_burned = burned_in_status(source)
+    # De-identified: random 2.25 UIDs, which name no organisation (pydicom's root would name this software).
+    new_uid = generate_uid(prefix=None) if deidentified else generate_uid()
 
     try:
         with warnings.catch_warnings():
@@ -72,9 +84,9 @@ def build_secondary_capture(
                 photometric_interpretation="RGB",
                 bits_allocated=8,
                 coordinate_system="PATIENT",
-                series_instance_uid=generate_uid(),
+                series_instance_uid=new_uid,
                 series_number=series_number,
-                sop_instance_uid=generate_uid(),
+                sop_instance_uid=generate_uid(prefix=None) if deidentified else generate_uid(),
                 instance_number=instance_number,
                 manufacturer=MANUFACTURER,
                 patient_orientation=_orientation(source),
@@ -90,7 +102,10 @@ def build_secondary_capture(
     now = _dt.datetime.now()
     sc.ContentDate = DA(now.date())
     sc.ContentTime = TM(now.time().replace(microsecond=0))
-    sc.BurnedInAnnotation = "YES" if (burned_in_identity or source_burned) else "NO"
+    if burned_in_identity or source_burned == YES:
+        sc.BurnedInAnnotation = "YES"
+    elif source_burned == NO:
+        sc.BurnedInAnnotation = "NO"
     sc.RecognizableVisualFeatures = "NO"
     sc.DerivationDescription = DERIVATION
     sc.SourceImageSequence = [_source_reference(source)]
@@ -106,13 +121,9 @@ def build_secondary_capture(
         if source.get(keyword):
             setattr(sc, keyword, source.get(keyword))
 
-    if not deidentified:
-        return sc
-    out = deidentify(sc, uid_map, pseudonym=pseudonym)
-    # Constant text written by this app (no source data), so a research reader still knows what the image is.
-    out.SeriesDescription = SERIES_DESCRIPTION
-    out.BurnedInAnnotation = "NO"
-    return out
+    if deidentified:
+        _mark_deidentified(sc, source)
+    return sc
 
 
 def write_dicom(target: str | os.PathLike[str], dataset: Dataset, *, overwrite: bool = False) -> Path:
@@ -126,6 +137,22 @@ def write_dicom(target: str | os.PathLike[str], dataset: Dataset, *, overwrite: 
     buf = io.BytesIO()
     dataset.save_as(buf, enforce_file_format=True)
     return write_bytes(target, buf.getvalue(), overwrite=overwrite)
+
+
+def _mark_deidentified(sc: Dataset, clean_source: Dataset) -> None:
+    # The method attributes the de-identified source carries. The capture's own dates and times (content, the
+    # library's contribution) are emptied too: the export date bounds the study date.
+    for keyword in (
+        "PatientIdentityRemoved",
+        "DeidentificationMethod",
+        "DeidentificationMethodCodeSequence",
+        "LongitudinalTemporalInformationModified",
+    ):
+        if keyword in clean_source:
+            setattr(sc, keyword, clean_source.get(keyword))
+    for elem in sc.iterall():
+        if elem.VR in ("DA", "DT", "TM"):
+            elem.value = ""
 
 
 def _orientation(source: Dataset) -> tuple[str, str]:

@@ -12,7 +12,8 @@ threshold rule (``core.attribution.maps.lung_stats``), and the same numbers go i
 and the PDF.
 
 Identity is opt-in for exports: by default they are de-identified (no name/ID in captions or the PDF, the DICOM
-goes through the Annex E basic profile, the record loses the film hash). The run folder is the working record
+goes through the Annex E basic profile, the record loses the film's name, hash and paths), and only after burned-in
+text is ruled out (``core.export.burned_in``: declared by the film, or confirmed by the user). The run folder is the working record
 beside the film: the full record, and no identity in its caption. Exports overwrite nothing unless
 ``overwrite``; every file goes through :mod:`core.base.atomic`, so a refused or failed write leaves no partial file.
 """
@@ -34,7 +35,9 @@ from vald_desktop.core.base import atomic
 from vald_desktop.core.base.errors import ExportError
 from vald_desktop.core.engine import provenance
 from vald_desktop.core.engine.result import RunResult
+from vald_desktop.core.export.burned_in import UNKNOWN, burned_in_note, burned_in_status, check_burned_in
 from vald_desktop.core.export.deid import UidMap
+from vald_desktop.core.export.deid_record import deidentification_summary
 from vald_desktop.core.export.dicom_sc import build_secondary_capture, write_dicom
 from vald_desktop.core.export.records import caption_text, export_record, identity_lines
 from vald_desktop.core.export.report_pdf import ReportContent, write_report
@@ -50,6 +53,9 @@ class ExportOptions:
     page_size: str = "A4"
     style: attribution.OverlayStyle = field(default_factory=attribution.OverlayStyle)
     overwrite: bool = False
+    keep_study_uids: bool = False  # de-identified DICOM stays in the source study (the Retain UIDs Option)
+    # The user looked at a film that does not declare burned-in text and confirmed it shows none.
+    accept_burned_in_risk: bool = False
 
     def __post_init__(self) -> None:
         if self.deidentify and self.show_identity:
@@ -109,6 +115,13 @@ class RunExporter:
             dataset, show=self.options.show_identity, pseudonym=self.options.pseudonym
         )
         self._composites: dict[str, np.ndarray] = {}
+        self.deidentification = (
+            deidentification_summary(
+                dataset, pseudonym=bool(self.options.pseudonym), keep_uids=self.options.keep_study_uids
+            )
+            if self.options.deidentify
+            else None
+        )
 
     # -- rendered pictures ------------------------------------------------------------------------------------
     @property
@@ -133,7 +146,14 @@ class RunExporter:
         return self._composites[text]
 
     def png_record(self) -> dict[str, Any]:
-        return export_record(self.record, deidentified=self.options.deidentify)
+        return export_record(
+            self.record, deidentified=self.options.deidentify, deidentification=self.deidentification
+        )
+
+    def check_burned_in(self) -> None:
+        """Refuse a de-identified export of a film whose pixels show, or may show unconfirmed, identity."""
+        if self.options.deidentify:
+            check_burned_in(self.dataset, accept_risk=self.options.accept_burned_in_risk)
 
     def report_content(self) -> ReportContent:
         style = self.options.style
@@ -144,7 +164,7 @@ class RunExporter:
             colorbar=attribution.colorbar(style, 256, width=16),
             stats=self.lung_stats,
             record=self.png_record(),
-            identity=self.identity,
+            identity=self._report_identity(),
             page_size=self.options.page_size,
             signed=style.mode == "signed",
         )
@@ -176,6 +196,7 @@ class RunExporter:
         self, overlay_path: str | os.PathLike[str], composite_path: str | os.PathLike[str]
     ) -> list[Path]:
         paths = [Path(overlay_path), Path(composite_path)]
+        self.check_burned_in()
         self._refuse_existing([*paths, *(_record_path(p) for p in paths)])
         rec = self.png_record()
         provenance_write_png(paths[0], self.overlay(), rec, overwrite=self.options.overwrite)
@@ -184,6 +205,7 @@ class RunExporter:
 
     def write_pdf(self, path: str | os.PathLike[str]) -> list[Path]:
         path = Path(path)
+        self.check_burned_in()
         self._refuse_existing([path, _record_path(path)])
         write_report(path, self.report_content(), overwrite=self.options.overwrite)
         return [path, self._write_record(path, {"report_pdf": path})]
@@ -191,6 +213,7 @@ class RunExporter:
     def build_dicom(self) -> Dataset:
         if self.dataset is None:
             raise ExportError("DICOM export needs a DICOM film as the source; this film is not DICOM.")
+        self.check_burned_in()
         return build_secondary_capture(
             self.dataset,
             self.composite(),
@@ -198,6 +221,7 @@ class RunExporter:
             deidentified=self.options.deidentify,
             uid_map=self.uid_map,
             pseudonym=self.options.pseudonym,
+            keep_uids=self.options.keep_study_uids,
             software_version=str(dict(self.record.get("versions", {})).get("vald-desktop", "")),
         )
 
@@ -221,6 +245,7 @@ class RunExporter:
         if self.dataset is not None:
             files["dicom"] = folder / f"{stem}.dcm"
         record_path = folder / f"{stem}.json"
+        self.check_burned_in()
         self._refuse_existing([*files.values(), record_path])
         # Build everything in memory first, so a refused DICOM or a rendering error writes nothing at all.
         dicom = self.build_dicom() if "dicom" in files else None
@@ -233,7 +258,12 @@ class RunExporter:
             write_report(files["report_pdf"], self.report_content(), overwrite=ow)
             if dicom is not None:
                 write_dicom(files["dicom"], dicom, overwrite=ow)
-            record = export_record(self.record, deidentified=self.options.deidentify, files=files)
+            record = export_record(
+                self.record,
+                deidentified=self.options.deidentify,
+                files=files,
+                deidentification=self.deidentification,
+            )
             atomic.write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n", overwrite=ow)
         except BaseException:
             # Each file is atomic; this makes the set atomic too: no half-exported bundle is left behind.
@@ -257,8 +287,22 @@ class RunExporter:
             if p.exists():
                 raise ExportError(f"{p.name} already exists; choose another name or allow overwriting.")
 
+    def _report_identity(self) -> list[tuple[str, str]]:
+        # A de-identified report says so, and says who vouched for the pixels when the film did not.
+        if not self.options.deidentify:
+            return self.identity
+        lines = self.identity or [("Patient", "de-identified")]
+        if burned_in_status(self.dataset) == UNKNOWN:
+            lines = [*lines, ("Burned-in text", burned_in_note(UNKNOWN))]
+        return lines
+
     def _write_record(self, export_path: Path, files: dict[str, Path]) -> Path:
-        record = export_record(self.record, deidentified=self.options.deidentify, files=files)
+        record = export_record(
+            self.record,
+            deidentified=self.options.deidentify,
+            files=files,
+            deidentification=self.deidentification,
+        )
         return atomic.write_text(
             _record_path(export_path),
             json.dumps(record, indent=2, sort_keys=True) + "\n",

@@ -11,10 +11,11 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from vald_desktop.core.base.settings import guidance_label
+from vald_desktop.core.engine.domain import caption_line
+from vald_desktop.core.export.deid_record import REDACTED_KEYS, redact_record
 from vald_desktop.core.export.report_pdf import DISCLAIMER
 
-# Record keys that can link a de-identified export back to the patient's file or the user's disk.
-REDACTED_KEYS = ("film", "film_sha256", "film_source", "film_path", "source", "source_path")
+__all__ = ["REDACTED_KEYS", "caption_text", "export_record", "identity_lines", "sha256_of"]
 
 
 def identity_lines(dataset: Dataset | None, *, show: bool, pseudonym: str = "") -> list[tuple[str, str]]:
@@ -52,23 +53,28 @@ def caption_text(record: dict[str, Any], identity: list[tuple[str, str]]) -> str
     )
     lines = ["   ".join(f"{k}: {v}" for k, v in identity)] if identity else []
     # Pillow's built-in font has no em dash: the caption uses plain ASCII.
-    return "\n".join([*lines, run, DISCLAIMER.replace(" \u2014 ", " - ")])
+    domain = caption_line(record.get("domain"))  # whether the model knows this film: on every picture
+    return "\n".join([*lines, run, domain, DISCLAIMER.replace(" \u2014 ", " - ")])
 
 
 def export_record(
-    record: dict[str, Any], *, deidentified: bool, files: dict[str, Path] | None = None
+    record: dict[str, Any],
+    *,
+    deidentified: bool,
+    files: dict[str, Path] | None = None,
+    deidentification: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The record written beside an export: the run record, redacted when de-identifying, plus what was written."""
+    """The record written beside an export: the run record, redacted when de-identifying (``deid_record``), plus
+    what was written and, when de-identifying, how (``deidentification``)."""
     out: dict[str, Any] = json.loads(json.dumps(record, default=str))
     if deidentified:
-        for key in REDACTED_KEYS:
-            out.pop(key, None)
-        if isinstance(out.get("model"), dict):
-            out["model"].pop("path", None)  # a local folder path says who ran it where
+        out = redact_record(out)
     out["export"] = {
         "deidentified": deidentified,
         "files": {kind: {"name": p.name, "sha256": sha256_of(p)} for kind, p in (files or {}).items()},
     }
+    if deidentified and deidentification:
+        out["export"]["deidentification"] = deidentification
     return out
 
 

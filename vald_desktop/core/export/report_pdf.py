@@ -1,8 +1,9 @@
 """One-page PDF report (A4 or Letter) with reportlab.
 
-Three panels (original, healthy counterfactual, difference map over the original) with a colorbar, per-lung
-statistics, the run settings and model, the film identity the user chose (de-identified by default) and the
-"research use only" notice. It takes plain arrays and dicts; ``core.export.exporter`` fills them from a run.
+Whether the model knows the film (its domain verdict), three panels (original, healthy counterfactual, difference
+map over the original) with a colorbar, per-lung statistics, the run settings and model, the film identity the user
+chose (de-identified by default) and the "research use only" notice. It takes plain arrays and dicts;
+``core.export.exporter`` fills them from a run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PIL import Image
 
 from vald_desktop.core.base.atomic import write_bytes
 from vald_desktop.core.base.errors import ExportError
+from vald_desktop.core.engine.domain import caption_line, headline
 
 DISCLAIMER = "Research use only \u2014 not for diagnosis."
 PAGE_SIZES = ("A4", "Letter")
@@ -90,6 +92,7 @@ class _Layout:
 
     def draw(self) -> None:
         self._header()
+        self._domain()
         self._panels()
         self._stats()
         self._settings_and_model()
@@ -116,6 +119,28 @@ class _Layout:
             c.drawString(m + 95, self.y, _latin1(value))
             self.y -= 12
         self.y -= 6
+
+    def _domain(self) -> None:
+        """Whether the model knows this film, above the pictures: red when it does not, so no map is read alone."""
+        c, m = self.c, self.margin
+        domain = self.content.record.get("domain")
+        head = headline(domain) if isinstance(domain, dict) else None  # no verdict: "not assessed"
+        reasons = list(domain.get("reasons") or []) if isinstance(domain, dict) else []
+        trained_on = domain.get("trained_on") if isinstance(domain, dict) else None
+        lines = [
+            caption_line(domain) if head is None else head,
+            *(r[:1].upper() + r[1:] for r in reasons[:2]),
+        ]
+        if trained_on:
+            lines.append(f"Model trained on: {trained_on}")
+        out = isinstance(domain, dict) and domain.get("in_domain") is False
+        c.setFillColorRGB(*((0.75, 0.0, 0.0) if out else (0.25, 0.25, 0.25)))
+        for i, line in enumerate(lines):
+            c.setFont("Helvetica-Bold" if i == 0 else "Helvetica", 9 if i == 0 else 8)
+            c.drawString(m, self.y, _latin1(_short(line, 120)))
+            self.y -= 11
+        c.setFillColorRGB(0, 0, 0)
+        self.y -= 4
 
     def _panels(self) -> None:
         c, m = self.c, self.margin

@@ -25,10 +25,11 @@ import numpy as np
 
 from vald_desktop.core.base.atomic import write_with
 from vald_desktop.core.base.errors import MaskError
+from vald_desktop.core.base.package_data import data_path
 
 log = logging.getLogger(__name__)
 
-ATLAS_PATH = Path(__file__).resolve().parents[3] / "resources" / "lung_atlas.npz"
+ATLAS_PATH = data_path("resources", "lung_atlas.npz")
 BOX = 48  # model samples across the lung box
 MARGIN = 0.25  # canvas margin around the box, in box widths / heights
 CLIP = 0.25  # signed distances are clipped here (box units): far-field values carry no shape information
@@ -147,7 +148,7 @@ def load_atlas(path: Path = ATLAS_PATH) -> Atlas:
 
     if find_wheel() is None:
         raise MaskError(
-            "The automatic lung mask needs resources/lung_atlas.npz, which is missing; reinstall the application."
+            "The automatic lung mask needs its lung atlas (resources/lung_atlas.npz), which is missing; reinstall the application."
         )
     shapes = load_shapes(allow_procedural=False)
     return build_atlas(shapes.masks, shapes.aspect)
