@@ -42,6 +42,19 @@ SLOW = frozenset(
         "gui/test_gui_stall.py::test_automatic_mask_from_the_helper_process_is_the_one_found_here",
         # waits out the node's 2 s timeout
         "gui/test_gui_pacs.py::test_a_silent_pacs_times_out_with_a_sentence_while_the_window_stays_responsive",
+        # the model's domain score over a set of held-out phantoms / a report over several sets
+        "engine/test_domain_demo.py::test_held_out_phantoms_are_in_the_demo_model_s_domain",
+        "evaluation/test_eval_domain.py::test_the_report_covers_held_out_shifted_and_given_films",
+        # the self-test in subprocesses, each loading torch and the model
+        "install/test_doctor.py::test_a_broken_model_folder_fails_with_exit_2_and_names_the_check",
+        "install/test_doctor.py::test_doctor_json_lists_every_check",
+        # phantom benchmarks with the engine
+        "evaluation/test_eval_phantoms_cli.py::test_phantom_sweep_table",
+        "evaluation/test_eval_phantoms_cli.py::test_match_dpm_tries_the_given_step_counts_fewest_first",
+        "evaluation/test_eval_phantoms_cli.py::test_phantom_benchmark_json_with_the_engine",
+        # Inception forward passes against the TorchScript network; a whole run exported three ways
+        "evaluation/test_eval_fid_weights.py::test_features_equal_the_torchscript_network",
+        "export/test_export_agreement.py::test_cli_and_app_exports_report_the_same_lung_statistics",
     }
 )
 
