@@ -5,9 +5,12 @@ Laterality is radiological: on a PA/AP film the patient's **left** lung is on th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+
+QUALITIES = ("ok", "uncertain")
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,11 @@ class LungMask:
     left: np.ndarray  # bool HxW, the PATIENT's left lung (image right on PA/AP)
     right: np.ndarray  # bool HxW, the patient's right lung (image left)
     source: str  # one of SOURCES
+    # The verdict: "ok" (plausible, sided) or "uncertain" (with one-line reasons); confidence in [0, 1].
+    # Masks a person drew or chose (file, dataset, edited) are taken as given: "ok", confidence 1.
+    quality: str = "ok"
+    confidence: float = 1.0
+    reasons: tuple[str, ...] = ()
 
     @classmethod
     def from_mask(cls, mask: np.ndarray, source: str) -> LungMask:
@@ -46,14 +54,42 @@ class LungMask:
     def is_empty(self) -> bool:
         return not bool(self.mask.any())
 
+    @property
+    def is_uncertain(self) -> bool:
+        return self.quality != "ok"
+
     def resized(self, shape: tuple[int, int]) -> LungMask:
-        """Nearest-neighbour resize to ``shape`` (rows, columns); left / right keep their labels."""
-        return LungMask(
-            resize_nearest(self.mask, shape),
-            resize_nearest(self.left, shape),
-            resize_nearest(self.right, shape),
-            self.source,
+        """Nearest-neighbour resize to ``shape`` (rows, columns); left / right and the verdict are kept."""
+        return replace(
+            self,
+            mask=resize_nearest(self.mask, shape),
+            left=resize_nearest(self.left, shape),
+            right=resize_nearest(self.right, shape),
         )
+
+    def with_verdict(self, quality: str, confidence: float, reasons: tuple[str, ...] | list[str]) -> LungMask:
+        """The same mask with another verdict (quality one of QUALITIES, confidence clipped to [0, 1])."""
+        if quality not in QUALITIES:
+            raise ValueError(f"quality must be one of {QUALITIES}, not {quality!r}")
+        return replace(
+            self, quality=quality, confidence=float(min(1.0, max(0.0, confidence))), reasons=tuple(reasons)
+        )
+
+    def verdict(self) -> dict[str, Any]:
+        """The mask's JSON block (``vald mask --json``, run.json ``mask``); "left" is the patient's left lung."""
+        total = max(1, self.mask.size)
+
+        def lung(a: np.ndarray) -> dict[str, float | int]:
+            n = int(a.sum())
+            return {"area_pct": round(100.0 * n / total, 2), "pixels": n}
+
+        return {
+            "source": self.source,
+            "quality": self.quality,
+            "confidence": round(float(self.confidence), 3),
+            "reasons": list(self.reasons),
+            "lungs": {"left": lung(self.left), "right": lung(self.right)},
+        }
 
 
 def resize_nearest(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
