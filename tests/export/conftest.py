@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from orthanc_server import orthanc_fixture  # noqa: F401 - the shared ``orthanc`` fixture
+from orthanc_server import orthanc_fixture, orthanc_web_fixture  # noqa: F401 - the shared Orthanc fixtures
 
 from vald_desktop.core.base.settings import RunSettings
 from vald_desktop.core.engine.result import RunResult

@@ -47,3 +47,14 @@ def tiny_disk(folder: Path, size_kib: int = 64) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run([umount, str(folder)], capture_output=True, timeout=10, check=False)
+
+
+def dciodvfy_errors(path: Path, iod: str) -> list[str]:
+    """dciodvfy's error lines for ``path``, after checking that it validated against ``iod`` (e.g. "Segmentation")."""
+    tool = shutil.which("dciodvfy")
+    if tool is None:
+        pytest.skip("dciodvfy (dicom3tools) is not installed")
+    proc = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=120)
+    lines = (proc.stdout + proc.stderr).splitlines()
+    assert any(line.strip() == iod for line in lines), lines  # it really checked against that IOD
+    return [line for line in lines if line.startswith("Error")]

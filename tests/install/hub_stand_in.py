@@ -5,8 +5,9 @@
 * ``HEAD|GET /{repo}/resolve/{rev}/{path}``: the file with the Hub's headers (``ETag``, ``X-Repo-Commit``,
   ``X-Linked-Etag``, ``X-Linked-Size``, ``Accept-Ranges``), honouring ``Range: bytes=N-`` with 206.
 
-Faults for the tests: ``drop_once`` (the first GET of a path sends half its bytes, then closes the connection)
-and ``corrupt`` (a path is served with one byte changed; the listing keeps the true hash). Every request is kept
+Faults for the tests: ``drop_once`` (the first GET of a path sends half its bytes, then closes the connection),
+``corrupt`` (a path is served with one byte changed; the listing keeps the true hash) and ``hold`` (a GET of a path
+sends half its bytes, then waits until the path's event is set before sending the rest). Every request is kept
 in ``requests`` (method, path, Range and Authorization headers).
 """
 
@@ -21,6 +22,10 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 LFS_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".pth")
+# What the install tests' stand-in holds besides the pinned commits (tests/install/conftest.py): a RadBERT commit
+# with pickle weights only, and a pickle beside SD's safetensors that the allow-list never fetches.
+PICKLE_COMMIT = "b" * 40
+SAFETY_PICKLE = "safety_checker/pytorch_model.bin"
 
 
 def tree_from_folder(folder: Path) -> dict[str, bytes]:
@@ -46,6 +51,7 @@ class HubStandIn:
         self.refs: dict[tuple[str, str], str] = {}  # (repo, branch) -> commit
         self.drop_once: set[str] = set()  # "repo/path"
         self.corrupt: set[str] = set()
+        self.hold: dict[str, threading.Event] = {}  # "repo/path" -> set it to let the rest of the file go
         self.requests: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self.server = _QuietServer(("127.0.0.1", 0), self._handler())
@@ -65,6 +71,9 @@ class HubStandIn:
         with self._lock:
             self.drop_once.clear()
             self.corrupt.clear()
+            for event in self.hold.values():
+                event.set()
+            self.hold.clear()
             self.requests.clear()
 
     def __enter__(self) -> HubStandIn:
@@ -72,6 +81,8 @@ class HubStandIn:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for event in self.hold.values():
+            event.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -178,6 +189,13 @@ class HubStandIn:
                 with hub._lock:
                     drop = key in hub.drop_once and self.command == "GET"
                     hub.drop_once.discard(key)
+                    held = hub.hold.get(key) if self.command == "GET" else None
+                if held is not None:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    held.wait(timeout=60)
+                    self.wfile.write(body[len(body) // 2 :])
+                    return None
                 if drop:
                     # Half the promised bytes, then the connection goes away mid-file.
                     self.wfile.write(body[: len(body) // 2])

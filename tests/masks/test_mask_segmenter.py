@@ -101,7 +101,7 @@ def test_segmenter_that_finds_no_lungs_falls_back_to_the_automatic_mask_with_a_w
     film = _film(tmp_path, 64, 64)
     with pytest.warns(MaskWarning, match="found no lungs"):
         m = resolve_mask(film, weights=checkpoints["none"])
-    assert m.source == "atlas"
+    assert m.source in ("learned", "atlas")  # the automatic mask: the shipped network, or its fallback
 
 
 @needs_xrv

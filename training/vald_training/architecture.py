@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vald_desktop.core.engine.manifest import write_manifest
+# Writing a model folder is the engine's (assembly and fetch use it too); re-exported for training code.
+from vald_desktop.core.engine.assemble import save_pipeline as save_pipeline
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # Whole-word tokens for every prompt preset, so prompts do not fall apart into letters in the tiny vocabulary.
@@ -175,38 +176,6 @@ def build_components(config: dict[str, Any], seed: int = 0) -> dict[str, Any]:
         "tokenizer": tokenizer,
         "scheduler": scheduler,
     }
-
-
-def save_pipeline(
-    components: dict[str, Any], out_dir: str | Path, extra: dict[str, Any] | None = None
-) -> Path:
-    """Save components as a safetensors img2img folder and write its manifest."""
-    from diffusers import StableDiffusionImg2ImgPipeline
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    pipe = StableDiffusionImg2ImgPipeline(
-        vae=components["vae"],
-        text_encoder=components["text_encoder"],
-        tokenizer=components["tokenizer"],
-        unet=components["unet"],
-        scheduler=components["scheduler"],
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    # diffusers' top-level pipeline name is a placeholder class to a type checker.
-    pipe.save_pretrained(out, safe_serialization=True)  # type: ignore[attr-defined]
-    _write_vocab_txt(out / "tokenizer", components["tokenizer"])
-    write_manifest(out, extra)
-    return out
-
-
-def _write_vocab_txt(folder: Path, tokenizer: Any) -> None:
-    # tokenizer.json is enough for transformers 5; vocab.txt keeps the folder readable by 4.x and by people.
-    vocab = tokenizer.get_vocab()
-    lines = [tok for tok, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
-    (folder / "vocab.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def build_model(config: dict[str, Any], out_dir: str | Path, seed: int = 0) -> Path:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from vald_desktop.commands.evaluate_domain import add_domain_parser
+from vald_desktop.commands.evaluate_masks import add_mask_sheets_parser
+from vald_desktop.commands.evaluate_region import add_region_parser
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -128,6 +130,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     ph.set_defaults(func=_phantoms)
 
     add_domain_parser(sub)  # vald evaluate domain: the domain score's separation and cost
+    add_mask_sheets_parser(sub)  # vald evaluate mask-sheets: the automatic lung mask on real films
+    add_region_parser(sub)  # vald evaluate region: region-confined induction and removal
 
 
 def _fid(args: argparse.Namespace) -> int:

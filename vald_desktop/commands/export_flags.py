@@ -1,4 +1,5 @@
-"""Export flags of ``vald run``: ``--report R.pdf --dicom OUT.dcm [--deidentify] [--send HOST:PORT --aet AET] [--force]``.
+"""Export flags of ``vald run``: ``--report R.pdf --dicom OUT.dcm [--dicom-seg S.dcm --dicom-pmap P.dcm --dicom-sr R.dcm]
+[--deidentify] [--send HOST:PORT --aet AET] [--force]``.
 
 ``add_export_arguments(parser)`` adds them; ``apply_export_arguments(args, result, film, out_dir)`` writes the
 report and the DICOM (each with its JSON record beside it) after a run and sends the DICOM if asked.
@@ -15,6 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vald_desktop.core.base.errors import ExportError, PacsError
+
+# The derived DICOM objects: (kind for the run writer, flag, what the help calls it).
+OBJECT_FLAGS = (
+    ("seg", "--dicom-seg", "Segmentation of the lungs and the thresholded map"),
+    ("pmap", "--dicom-pmap", "Parametric Map of the signed attribution map"),
+    ("sr", "--dicom-sr", "Comprehensive SR (TID 1500) of the per-lung statistics"),
+)
 
 if TYPE_CHECKING:
     from vald_desktop.core.attribution.maps import OverlayStyle
@@ -34,6 +42,14 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="OUT.dcm",
         help="write a DICOM Secondary Capture in the film's study (relative: in --out)",
     )
+    for kind, flag, what in OBJECT_FLAGS:
+        g.add_argument(
+            flag,
+            dest=f"dicom_{kind}",
+            type=Path,
+            metavar="OUT.dcm",
+            help=f"write a DICOM {what} referencing the film (relative: in --out)",
+        )
     g.add_argument(
         "--deidentify",
         action="store_true",
@@ -66,21 +82,31 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--force", action="store_true", help="replace existing report/DICOM files")
 
 
+def _dicom_flags(args: argparse.Namespace) -> list[str]:
+    """The DICOM outputs asked for: "dicom" (the Secondary Capture) and "dicom_seg" / "dicom_pmap" / "dicom_sr"."""
+    return [f for f in ("dicom", *(f"dicom_{k}" for k, _, _ in OBJECT_FLAGS)) if getattr(args, f, None)]
+
+
 def check_export_arguments(args: argparse.Namespace) -> None:
     """Refuse inconsistent export flags before any (slow) run starts."""
-    wanted = getattr(args, "report", None) or getattr(args, "dicom", None)
+    wanted = getattr(args, "report", None) or _dicom_flags(args)
     film = getattr(args, "film", None)
     if wanted and film is not None and (Path(film).is_dir() or Path(film).suffix.lower() == ".txt"):
-        raise ExportError("--report and --dicom apply to a single film, not to a folder or a list of films.")
-    if getattr(args, "send", None) and not getattr(args, "dicom", None):
-        raise ExportError("--send needs --dicom OUT.dcm: the DICOM file is written first, then sent.")
+        raise ExportError(
+            "--report and the DICOM exports apply to a single film, not to a folder or a list of films."
+        )
+    if getattr(args, "send", None) and not _dicom_flags(args):
+        raise ExportError(
+            "--send needs --dicom OUT.dcm (or --dicom-seg, --dicom-pmap, --dicom-sr): "
+            "the files are written first, then sent."
+        )
     if getattr(args, "deidentify", False) and getattr(args, "show_identity", False):
         raise ExportError("--deidentify and --show-identity cannot be combined.")
     for flag in ("pseudonym", "keep_study_uids", "accept_burned_in_risk"):
         if getattr(args, flag, None) and not getattr(args, "deidentify", False):
             raise ExportError(f"--{flag.replace('_', '-')} only applies together with --deidentify.")
     out_dir = Path(getattr(args, "out", None) or ".")
-    for flag in ("report", "dicom"):
+    for flag in ("report", "dicom", *(f"dicom_{k}" for k, _, _ in OBJECT_FLAGS)):
         path = getattr(args, flag, None)
         if path is not None and _place(path, out_dir).exists() and not getattr(args, "force", False):
             raise ExportError(f"{Path(path).name} already exists; add --force to replace it.")
@@ -92,7 +118,7 @@ def apply_export_arguments(
     args: argparse.Namespace, result: RunResult, film: Film, out_dir: Path
 ) -> dict[str, Path]:
     """Write ``--report`` / ``--dicom`` for ``result`` (relative paths land in ``out_dir``); send with ``--send``."""
-    if not (getattr(args, "report", None) or getattr(args, "dicom", None)):
+    if not (getattr(args, "report", None) or _dicom_flags(args)):
         return {}
     check_export_arguments(args)
     from vald_desktop.core.export.exporter import ExportOptions, RunExporter
@@ -115,13 +141,24 @@ def apply_export_arguments(
     if args.dicom:
         dcm, record = exporter.write_dicom(_place(args.dicom, out_dir))
         written.update(dicom=dcm, dicom_record=record)
-        if args.send:
-            _send(args, dcm)
+    for kind, _, _ in OBJECT_FLAGS:
+        target = getattr(args, f"dicom_{kind}", None)
+        if target:
+            dcm, record = exporter.write_object(kind, _place(target, out_dir))
+            written.update({f"dicom_{kind}": dcm, f"dicom_{kind}_record": record})
+    if args.send:
+        for key in _dicom_flags(args):
+            _send(args, written[key])
     return written
 
 
 def check_film_before_run(args: argparse.Namespace, film: Film) -> None:
-    """Refuse, before the run writes anything, a de-identified run of a film whose pixels may show identity."""
+    """Refuse, before the run writes anything, a de-identified run of a film whose pixels may show identity, and
+    DICOM objects of a film that is not DICOM."""
+    objects = [flag for flag in _dicom_flags(args) if flag != "dicom"]
+    if objects and film.dataset is None:
+        flag = "--" + objects[0].replace("_", "-")
+        raise ExportError(f"{flag} needs a DICOM film as the source; this film is not DICOM.")
     if getattr(args, "deidentify", False):
         from vald_desktop.core.export.burned_in import check_burned_in
 

@@ -87,14 +87,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _assemble(args: argparse.Namespace) -> int:
-    from vald_desktop.core.base.errors import ModelError
-
-    try:
-        from vald_training.assemble import assemble_model
-    except ImportError:
-        raise ModelError(
-            "Model assembly needs the training package (vald_training), which is not installed."
-        ) from None
+    from vald_desktop.core.engine.assemble import assemble_model
 
     out = assemble_model(args.sd_dir, args.text_encoder_dir, args.out_dir)
     print(json.dumps({"assembled": str(out)}))

@@ -11,11 +11,8 @@ moves it into the user's models folder (``$VALD_MODELS_DIR`` or the platform's u
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,9 +20,6 @@ from vald_desktop.core.base.errors import ModelError
 
 if TYPE_CHECKING:
     from vald_desktop.core.engine.hub import RepoPlan
-
-DOWNLOADS = ".downloads"
-STAGING = ".staging"
 
 
 def add_fetch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,46 +50,24 @@ def add_fetch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def fetch(args: argparse.Namespace) -> int:
     from vald_desktop.core.engine import base_weights as bw
-    from vald_desktop.core.engine.hub import download_plan, plan_repo
-    from vald_desktop.core.engine.model_home import models_home
-    from vald_desktop.core.engine.models import check_model_dir
+    from vald_desktop.core.engine.base_install import check_name, install_base, installed, plan_base
 
-    name = str(args.name)
-    if not name or name.startswith(".") or "/" in name or "\\" in name:
-        raise ModelError(f"{name!r} is not a plain folder name; choose one like {bw.MODEL_NAME}.")
-    home = models_home()
-    target = home / name
-    if target.exists() and not args.overwrite:
+    name = check_name(str(args.name))
+    if not args.overwrite:
         try:
-            check_model_dir(target)
+            found = installed(name)
         except ModelError as exc:
-            raise ModelError(
-                f"{target} exists but is unusable: {exc} Pass --overwrite to fetch it again."
-            ) from None
-        _report(target, already=True)
-        return 0
+            raise ModelError(f"{exc} Pass --overwrite to fetch it again.") from None
+        if found is not None:
+            _report(found, already=True)
+            return 0
     _accept_licence(args.accept_licence, bw.LICENCE_NOTICE)
-    plans = [
-        plan_repo(bw.SD_REPO, args.sd_revision, bw.SD_FILES),
-        plan_repo(bw.RADBERT_REPO, args.radbert_revision, bw.RADBERT_FILES),
-    ]
-    downloads = home / DOWNLOADS
-    _check_space(home, downloads, plans)
-    total = sum(p.total for p in plans)
-    done = 0
-    folders = []
-    with _Progress(args.quiet, total) as bar:
-        for plan in plans:
-            folder = downloads / plan.folder_name
-            bar.repo = plan.repo
-            download_plan(plan, folder, progress=bar.update, done_before=done, total=total)
-            folders.append(folder)
-            done += plan.total
-    installed = _assemble_and_install(folders[0], folders[1], home, name, overwrite=args.overwrite)
-    if not args.keep_downloads:
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
-    _report(installed, already=False, plans=plans)
+    plans = plan_base(args.sd_revision, args.radbert_revision)
+    with _Progress(args.quiet, sum(p.total for p in plans)) as bar:
+        model = install_base(
+            plans, name, overwrite=args.overwrite, keep_downloads=args.keep_downloads, progress=bar.update
+        )
+    _report(model, already=False, plans=plans)
     return 0
 
 
@@ -110,75 +82,6 @@ def _accept_licence(accepted: bool, notice: str) -> None:
     answer = input("Type yes to accept the licence and download: ").strip().lower()
     if answer not in ("yes", "y"):
         raise ModelError("The licence was not accepted; nothing was downloaded.")
-
-
-def _check_space(home: Path, downloads: Path, plans: list[RepoPlan]) -> None:
-    """Refuse before downloading when the disk cannot hold what is left to fetch plus the assembled copy."""
-    home.mkdir(parents=True, exist_ok=True)
-    left = 0
-    for plan in plans:
-        for remote in plan.files:
-            final = downloads / plan.folder_name / remote.path
-            part = final.with_name(final.name + ".part")
-            have = final.stat().st_size if final.is_file() else part.stat().st_size if part.is_file() else 0
-            left += max(remote.size - have, 0)
-    need = left + sum(p.total for p in plans)
-    free = shutil.disk_usage(home).free
-    if free < need:
-        raise ModelError(
-            f"The disk holding {home} has {free / 1e9:.1f} GB free but the base model needs {need / 1e9:.1f} GB; "
-            f"free some space or set VALD_MODELS_DIR to a bigger disk."
-        )
-
-
-def _assemble_and_install(sd_dir: Path, text_dir: Path, home: Path, name: str, *, overwrite: bool) -> Path:
-    """Assemble into a hidden staging folder, verify it, then move it into place (never a half model)."""
-    from vald_desktop.core.engine.models import check_model_dir
-
-    try:
-        from vald_training.assemble import assemble_model
-    except ImportError:
-        raise ModelError(
-            "Model assembly needs the training package (vald_training), which is not installed."
-        ) from None
-    staging = home / STAGING / name  # named as the model: assembly writes the folder name into the manifest
-    old = home / STAGING / f"{name}.old"
-    for stale in (staging, old):
-        shutil.rmtree(stale, ignore_errors=True)
-    target = home / name
-    try:
-        with _quiet_libraries():
-            assemble_model(sd_dir, text_dir, staging)
-        check_model_dir(staging)
-        if target.exists() and overwrite:
-            target.rename(old)
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-    return target
-
-
-@contextlib.contextmanager
-def _quiet_libraries() -> Iterator[None]:
-    """No import-time notes or per-component progress bars from transformers / diffusers during assembly."""
-    from transformers.utils import logging as tlogging
-
-    level = tlogging.get_verbosity()
-    tlogging.set_verbosity_error()
-    tlogging.disable_progress_bar()
-    from diffusers.utils import logging as dlogging
-
-    dlevel = dlogging.get_verbosity()
-    dlogging.set_verbosity_error()
-    dlogging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        tlogging.set_verbosity(level)
-        dlogging.set_verbosity(dlevel)
-        tlogging.enable_progress_bar()
-        dlogging.enable_progress_bar()
 
 
 def _report(path: Path, *, already: bool, plans: list[RepoPlan] | None = None) -> None:
@@ -202,7 +105,6 @@ class _Progress:
         self.quiet, self.total = quiet, total
         self.bar: object | None = None
         self.file = ""
-        self.repo = ""
 
     def __enter__(self) -> _Progress:
         if not self.quiet and sys.stderr.isatty():
@@ -216,12 +118,13 @@ class _Progress:
             return
         from tqdm import tqdm
 
-        name = f"{self.repo} {name}"
+        from vald_desktop.core.engine.base_install import ASSEMBLING
+
         if isinstance(self.bar, tqdm):
             self.bar.n = done
             self.bar.set_postfix_str(name, refresh=True)
         elif name != self.file:
-            print(f"fetching {name}", file=sys.stderr, flush=True)
+            print(name if name == ASSEMBLING else f"fetching {name}", file=sys.stderr, flush=True)
         self.file = name
 
     def __exit__(self, *exc: object) -> None:

@@ -66,6 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     m.add_argument("--auto-mask", action="store_true", help="segment the lungs automatically (default)")
     m.add_argument("--no-mask", action="store_true", help="do not restrict the map to the lungs")
     p.add_argument(
+        "--region", metavar="R.png", help="edit region PNG (255 = editable): nothing outside it changes"
+    )
+    p.add_argument(
         "--confine",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -184,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
                     quiet=args.quiet,
                     mask_file=args.mask,
                     export_args=args,
+                    region_file=args.region,
                 )
             except (FilmError, MaskError, BurnedInTextError) as exc:
                 if not batch:
@@ -274,7 +278,8 @@ def resolve_lung_mask(film: Film, film_path: Path, mode: str, mask_file: str | N
         else:
             lung = resolve_mask(film, film_path=film_path)
     for w in caught:
-        print(f"warning: {film_path.name}: {w.message}", file=sys.stderr)
+        if str(w.message) not in lung.reasons:  # the verdict's own reasons are said once the run is done
+            print(f"warning: {film_path.name}: {w.message}", file=sys.stderr)
     return lung
 
 
@@ -289,6 +294,7 @@ def run_one(
     quiet: bool = False,
     mask_file: str | None = None,
     export_args: argparse.Namespace | None = None,
+    region_file: str | None = None,
 ) -> dict[str, Path]:
     from vald_desktop.commands.export_flags import (
         apply_export_arguments,
@@ -299,6 +305,8 @@ def run_one(
     from vald_desktop.core.engine.domain import sentence as domain_sentence
     from vald_desktop.core.films.kind import check_film
     from vald_desktop.core.films.load import load_film
+    from vald_desktop.core.masks.region import load_region
+    from vald_desktop.core.masks.verdict_words import sentence as mask_sentence
 
     if export_args is not None:
         check_export_arguments(export_args)  # existing report/DICOM or bad flags: fail before the slow run
@@ -310,6 +318,7 @@ def run_one(
     if export_args is not None:
         check_film_before_run(export_args, film)  # burned-in text: refused before anything is written
     lung = resolve_lung_mask(film, film_path, settings.mask_mode, mask_file)
+    region = load_region(region_file, film.shape) if region_file else None  # 255 = the film may change there
     if lung is None and settings.mask_mode != "none":
         settings = settings.replace(mask_mode="none")  # the record must say the map is not restricted
     with progress_bar(film_path.name, quiet) as on_step:
@@ -321,10 +330,13 @@ def run_one(
             cancel=cancel,
             film_sha256=film.sha256,
             film_kind=kind,
+            region=region,
         )
     result.record["film"] = film_path.name
     if (note := domain_sentence(result.record.get("domain"))) is not None:
         print(f"warning: {film_path.name}: {note}", file=sys.stderr)  # the map may mean nothing: say so
+    if result.mask is not None and (note := mask_sentence(result.mask.verdict())) is not None:
+        print(f"warning: {film_path.name}: {note}", file=sys.stderr)  # the map is confined to a doubtful mask
     if export_args is not None:
         deidentify_run_record(export_args, result, film)  # --deidentify: no name, hash or path in run.json
     paths = write_outputs(out_dir, result, style)

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import sys
+import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from vald_desktop.core.base.package_data import data_path
 from vald_desktop.gui.main_window import APPLICATION, ORGANISATION, MainWindow
 from vald_desktop.gui.theme import apply_dark_theme
 
@@ -31,6 +36,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="check the installation without showing a window (as 'vald doctor', plus the window); exit 0 if all passed",
     )
+    parser.add_argument(
+        "--quit-after-show",
+        action="store_true",
+        help="show the window and close it at once, loading no model and saving no settings (start-up timing)",
+    )
     return parser.parse_args(argv)
 
 
@@ -39,6 +49,10 @@ def create_app(argv: Sequence[str] | None = None) -> QApplication:
     app = existing if isinstance(existing, QApplication) else QApplication(list(argv or sys.argv[:1]))
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
+    app.setDesktopFileName("vald-desktop")  # ties the window to packaging/vald-desktop.desktop (and its icon)
+    icon = data_path("resources", "vald-desktop.svg")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
     apply_dark_theme(app)
     return app
 
@@ -59,6 +73,10 @@ def launch(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # In a frozen bundle the film helper process is this executable run again: it does its job here and exits.
+    # (The bundle's entry point calls it earlier still, before the heavy imports; outside a bundle it does nothing.)
+    multiprocessing.freeze_support()
+    started = time.perf_counter()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
@@ -68,9 +86,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return selftest_window.run(args.model, create_app)
     app = create_app()
+    if args.quit_after_show:
+        return _show_and_quit(app, args.model, started)
     window = launch(args.film, args.model)
     code = app.exec()
     del window
+    return int(code)
+
+
+def _show_and_quit(app: QApplication, model: str | None, started: float) -> int:
+    """``--quit-after-show``: the window as a user first sees it, closed once it is on screen; settings in a temp file."""
+    with tempfile.TemporaryDirectory(prefix="vald-start-") as tmp:
+        qs = QSettings(str(Path(tmp) / "start.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(model_dir=model, qsettings=qs)
+        window.show()
+        QTimer.singleShot(0, window.close)  # after the show and paint events already queued
+        code = app.exec()
+        print(f"window shown and closed {time.perf_counter() - started:.2f} s after main() began", flush=True)
+        del window
     return int(code)
 
 

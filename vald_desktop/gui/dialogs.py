@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from vald_desktop import __version__
-from vald_desktop.gui.shortcuts import MOUSE_HELP, SHORTCUTS
+from vald_desktop.gui.shortcuts import HELD_KEYS, MOUSE_HELP, SHORTCUTS
 
 RESEARCH_NOTICE = "Research use only — not for diagnosis."
 
@@ -34,7 +34,7 @@ class HelpDialog(QDialog):
         self.setWindowTitle("Keyboard and mouse")
         layout = QVBoxLayout(self)
         rows = [(", ".join(s.keys), s.description, s.group) for s in SHORTCUTS]
-        rows += [(k, d, "Mouse") for k, d in MOUSE_HELP]
+        rows += [*HELD_KEYS, *((k, d, "Mouse") for k, d in MOUSE_HELP)]
         self.table = QTableWidget(len(rows), 3)
         self.table.setHorizontalHeaderLabels(["Keys", "Action", "Group"])
         for r, row in enumerate(rows):

@@ -61,21 +61,27 @@ class DomainBanner(QLabel):
         self.setStyleSheet(OUT_STYLE if out else UNKNOWN_STYLE)
         self.setText(head + (f"\n{_capital(reasons[0])}." if out and reasons else ""))
         self.setToolTip("\n".join(_capital(r) + "." for r in reasons))
-        self._place()
-        self.show()
-        self.raise_()
+        self._place()  # shows it over the result panels on screen
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if event.type() in (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show) and self.isVisible():
+        kinds = (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.Hide)
+        if event.type() in kinds and self.domain is not None:
             self._place()
         return False
 
     def _place(self) -> None:
-        cf, ov = self._panels.counterfactual, self._panels.overlay
-        left = cf.mapTo(self._panels, cf.rect().topLeft())
-        right = ov.mapTo(self._panels, ov.rect().topRight())
+        """Across the result panels on screen (a layout may show one, both or neither)."""
+        panels = (self._panels.counterfactual, self._panels.overlay)
+        shown = [p for p in panels if p.isVisibleTo(self._panels)]
+        if not shown:
+            self.hide()
+            return
+        left = shown[0].mapTo(self._panels, shown[0].rect().topLeft())
+        right = shown[-1].mapTo(self._panels, shown[-1].rect().topRight())
         width = max(right.x() - left.x(), 1)
         self.setGeometry(QRect(left.x(), left.y(), width, self.heightForWidth(width)))
+        self.show()
+        self.raise_()
 
 
 class ModelNotice(QLabel):

@@ -18,7 +18,7 @@ from vald_desktop.core.base.errors import ValdError
 from vald_desktop.core.films.filelist import list_films, open_dialog_filter, update_recent
 from vald_desktop.gui.burned_in_prompt import BurnedInQuestion
 from vald_desktop.gui.document import CurrentFilm
-from vald_desktop.gui.exporting import EXPORT_KINDS, export_result, is_deidentifying, suffix_for
+from vald_desktop.gui.exporting import EXPORT_KINDS, FOLDER_KINDS, export_result, is_deidentifying, suffix_for
 from vald_desktop.gui.film_loader import FilmLoader, LoadedFilm
 from vald_desktop.gui.messages import Messages
 from vald_desktop.gui.overlay_controls import OverlayControls
@@ -189,7 +189,7 @@ class FilesController(QObject):
         accept = self.burned_in.accepts(is_deidentifying(kind))  # before any file name is asked for
         if accept is None:
             return
-        if kind == "folder":
+        if kind in FOLDER_KINDS:
             name = QFileDialog.getExistingDirectory(self._window, "Export into folder")
         else:
             stem = "vald" if kind != "dicom" or film is None else Path(film.source).stem

@@ -14,7 +14,7 @@ film back); :mod:`.film_decoding` and :mod:`.lung_finding` submit their jobs thr
 from __future__ import annotations
 
 import multiprocessing
-import sys
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -32,9 +32,13 @@ _films: dict[str, Film] = {}  # helper process only: checksum -> the film it dec
 
 
 def use_process() -> bool:
-    # A frozen bundle re-runs its own executable to spawn; without freeze_support that would open a second
-    # window, so bundles work in-process (threads) unless they opt in.
-    return not getattr(sys, "frozen", False)
+    """Whether jobs go to the helper process: yes, frozen bundles included.
+
+    A bundle spawns by re-running its own executable; its entry point calls ``multiprocessing.freeze_support()``
+    before anything else (``packaging/vald_desktop_entry.py``, and ``gui.app.main`` again), so that child does the
+    job instead of opening a second window. ``VALD_HELPER_PROCESS=0`` keeps the jobs on threads of the app.
+    """
+    return os.environ.get("VALD_HELPER_PROCESS", "").strip() != "0"
 
 
 def _pool() -> ProcessPoolExecutor:

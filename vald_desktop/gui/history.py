@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from vald_desktop.core.base.settings import RunSettings
 from vald_desktop.core.engine.domain import headline
+from vald_desktop.core.masks.verdict_words import UNCERTAIN_MASK
 from vald_desktop.gui.qimage import array_to_pixmap
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ class HistoryEntry:
         )
         domain = self.result.record.get("domain")
         note = headline(domain) if isinstance(domain, dict) else None  # stand-in engines give no verdict
-        return f"{text}\n\u26a0 {note}" if note else text
+        mask = self.result.mask  # the mask the map was confined to, with its verdict
+        notes = [n for n in (note, UNCERTAIN_MASK if mask is not None and mask.is_uncertain else None) if n]
+        return "\n".join([text, *(f"\u26a0 {n}" for n in notes)])
 
 
 def thumbnail(rgb: np.ndarray, size: int = THUMB) -> np.ndarray:

@@ -8,6 +8,8 @@ window/level. The panels only emit signals; what a drag means is decided by the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -51,6 +53,7 @@ class ImagePanel(QGraphicsView):
     strokeStarted = Signal(float, float)  # film coordinates
     strokeMoved = Signal(float, float)
     strokeEnded = Signal()
+    doubleClicked = Signal()
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +82,8 @@ class ImagePanel(QGraphicsView):
         self.layer_owner: object = (
             None  # the run whose overlay the layer shows (None: the mask outline / none)
         )
+        # Tools that may take a mouse event first (curtain, ruler, ROI): each returns True when it used it.
+        self.mouse_hooks: list[Callable[[ImagePanel, QMouseEvent], bool]] = []
 
     # -- content ---------------------------------------------------------------------------------------------
     def set_image(self, image: np.ndarray | None, pixmap: QPixmap | None = None) -> None:
@@ -120,6 +125,10 @@ class ImagePanel(QGraphicsView):
     def has_image(self) -> bool:
         return not self._image.pixmap().isNull()
 
+    def image_item(self) -> QGraphicsPixmapItem:
+        """The item that shows the panel's image (its pixmap and its scale over the film grid)."""
+        return self._image
+
     # -- view ------------------------------------------------------------------------------------------------
     def zoom(self) -> float:
         return float(self.transform().m11())
@@ -152,7 +161,22 @@ class ImagePanel(QGraphicsView):
             self.zoom_by(ZOOM_STEP**steps)
         event.accept()
 
+    def _hooked(self, event: QMouseEvent) -> bool:
+        if any(hook(self, event) for hook in list(self.mouse_hooks)):
+            event.accept()
+            return True
+        return False
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and not self.paint_mode and not self._hooked(event):
+            self.doubleClicked.emit()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._wl_last is None and not self._painting and self._hooked(event):
+            return
         if event.button() == Qt.MouseButton.RightButton:
             self._wl_last = event.position()
             self.setCursor(Qt.CursorShape.SizeAllCursor)
@@ -168,6 +192,8 @@ class ImagePanel(QGraphicsView):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
+        if self._wl_last is None and not self._painting and self._hooked(event):
+            return
         if self._wl_last is not None:
             d = pos - self._wl_last
             self._wl_last = pos
@@ -185,6 +211,8 @@ class ImagePanel(QGraphicsView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._wl_last is None and not self._painting and self._hooked(event):
+            return
         if event.button() == Qt.MouseButton.RightButton and self._wl_last is not None:
             self._wl_last = None
             self.unsetCursor()
@@ -229,11 +257,14 @@ class PanelGroup(QWidget):
         self.panels = [ImagePanel(t) for t in PANEL_TITLES]
         self.titles: list[QLabel] = []
         self.title_rows: list[QHBoxLayout] = []
-        layout = QHBoxLayout(self)
+        self.columns: list[QWidget] = []  # one per panel (title row + panel): the layouts show some of them
+        self.strip = layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(4)
         for panel in self.panels:
-            column = QVBoxLayout()
+            holder = QWidget(self)
+            column = QVBoxLayout(holder)
+            column.setContentsMargins(0, 0, 0, 0)
             column.setSpacing(2)
             row = QHBoxLayout()
             label = QLabel(panel.title)
@@ -243,14 +274,16 @@ class PanelGroup(QWidget):
             row.addWidget(label, 1)
             column.addLayout(row)
             column.addWidget(panel, 1)
-            layout.addLayout(column, 1)
+            layout.addWidget(holder, 1)
+            self.columns.append(holder)
             self.titles.append(label)
             self.title_rows.append(row)
             panel.viewChanged.connect(lambda p=panel: self._mirror(p))
             panel.zoomed.connect(self._left_fit_mode)
         self._mirroring = False
         self.fit_mode = True  # refit on resize until the user zooms
-        self.panels[0].resized.connect(self._refit)
+        for panel in self.panels:
+            panel.resized.connect(self._refit)
 
     @property
     def original(self) -> ImagePanel:
@@ -271,16 +304,22 @@ class PanelGroup(QWidget):
         for p in self.panels:
             p.set_grid(width, height)
 
+    def lead(self) -> ImagePanel:
+        """The first panel on screen (the one fit and 1:1 measure), the original when none is."""
+        return next(
+            (p for p, c in zip(self.panels, self.columns, strict=True) if not c.isHidden()), self.panels[0]
+        )
+
     def fit(self) -> None:
         self.fit_mode = True
-        self.panels[0].fit()
+        self.lead().fit()
 
     def actual_size(self) -> None:
         self.fit_mode = False
-        self.panels[0].actual_size()
+        self.lead().actual_size()
 
     def zoom(self) -> float:
-        return self.panels[0].zoom()
+        return self.lead().zoom()
 
     def _left_fit_mode(self) -> None:
         self.fit_mode = False
@@ -301,4 +340,4 @@ class PanelGroup(QWidget):
 
     def _refit(self) -> None:
         if self.fit_mode:
-            self.panels[0].fit()
+            self.lead().fit()

@@ -48,7 +48,8 @@ class Packed:
 
 @dataclass(frozen=True)
 class FoundLungs:
-    """The automatic mask, its outline (``outline_thickness`` wide) and the warnings its validation gave."""
+    """The automatic mask (with its verdict: ok or uncertain, confidence, reasons), its outline
+    (``outline_thickness`` wide) and the warnings its validation gave."""
 
     mask: LungMask
     edge: np.ndarray  # bool HxW
@@ -60,6 +61,10 @@ class _Answer:
     source: str
     planes: Packed  # mask, left, right, edge
     warnings: tuple[str, ...]
+    # The mask's verdict (``LungMask.quality`` / ``confidence`` / ``reasons``), so the window can say when to doubt it.
+    quality: str = "ok"
+    confidence: float = 1.0
+    reasons: tuple[str, ...] = ()
 
 
 def _find(film: Film, path: str | None) -> _Answer:
@@ -70,7 +75,12 @@ def _find(film: Film, path: str | None) -> _Answer:
         mask = resolve_mask(film, film_path=path)
     edge = outline(mask.mask, outline_thickness(mask.shape))
     return _Answer(
-        mask.source, Packed.of(mask.mask, mask.left, mask.right, edge), tuple(str(w.message) for w in caught)
+        mask.source,
+        Packed.of(mask.mask, mask.left, mask.right, edge),
+        tuple(str(w.message) for w in caught),
+        mask.quality,
+        float(mask.confidence),
+        tuple(str(r) for r in mask.reasons),
     )
 
 
@@ -84,7 +94,8 @@ def _unpack(answer: _Answer) -> FoundLungs:
     from vald_desktop.core.masks.lung_mask import LungMask
 
     mask, left, right, edge = answer.planes.planes()
-    return FoundLungs(LungMask(mask, left, right, answer.source), edge, answer.warnings)
+    lungs = LungMask(mask, left, right, answer.source, answer.quality, answer.confidence, answer.reasons)
+    return FoundLungs(lungs, edge, answer.warnings)
 
 
 def find_lungs(film: Film, path: Path | None = None) -> FoundLungs:

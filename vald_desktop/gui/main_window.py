@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
 from vald_desktop.core.films.filelist import existing
+from vald_desktop.gui.base_weights_dialog import BaseWeightsDialog
 from vald_desktop.gui.controls import RunControls
 from vald_desktop.gui.dialogs import HelpDialog, about_box
 from vald_desktop.gui.document import CurrentFilm
@@ -27,13 +28,16 @@ from vald_desktop.gui.film_loader import LoadedFilm
 from vald_desktop.gui.film_view import FilmView
 from vald_desktop.gui.history import HistoryPanel
 from vald_desktop.gui.image_panels import PanelGroup
+from vald_desktop.gui.mask_banner import MaskBanner
 from vald_desktop.gui.mask_editor import MaskEditor
 from vald_desktop.gui.messages import APPLICATION, Messages
 from vald_desktop.gui.metadata_panel import MetadataPanel
 from vald_desktop.gui.overlay_controls import OverlayControls
 from vald_desktop.gui.pacs_dialog import PacsDialog
+from vald_desktop.gui.pacs_opener import PacsOpener
 from vald_desktop.gui.pacs_sender import PacsSender
 from vald_desktop.gui.pacs_worker import PacsController
+from vald_desktop.gui.reading_room import ReadingRoom
 from vald_desktop.gui.runs_controller import RunsController, RunWidgets
 from vald_desktop.gui.shortcuts import SHORTCUTS
 from vald_desktop.gui.window_state import WindowState, stored_list
@@ -41,7 +45,7 @@ from vald_desktop.gui.worker import EngineFactory, SamplerController
 
 if TYPE_CHECKING:
     from vald_desktop.core.engine.result import RunResult
-    from vald_desktop.core.export.pacs import PacsNode
+    from vald_desktop.core.export.remote import Node as PacsNode  # a DIMSE or a DICOMweb node
     from vald_desktop.core.films.film import Film
     from vald_desktop.core.masks.lung_mask import LungMask
 
@@ -72,6 +76,7 @@ class MainWindow(QMainWindow):
         self.panels = PanelGroup()
         self.view = FilmView(self.panels, self)
         self.domain_banner = DomainBanner(self.panels)  # over the counterfactual and map panels
+        self.mask_banner = MaskBanner(self.panels)  # over the original panel while its lung mask is uncertain
         self.model_notice = ModelNotice(self.statusBar())  # e.g. the demo model's "not for reading films"
         self.setCentralWidget(self.panels)
         self.overlay_controls = OverlayControls()
@@ -107,16 +112,21 @@ class MainWindow(QMainWindow):
         self.controller = SamplerController(engine_factory=engine_factory, engine=engine, parent=self)
         recent = existing(stored_list(self.qsettings, "files/recent"))
         self.files = FilesController(self, self.messages, self.document, self.overlay_controls, recent)
+        # Layouts, flicker / swipe, reading mode, edit region, colour bar, lung statistics, ruler and ROI.
+        self.reading = ReadingRoom(self, self.panels, self.view, self.messages, self.mask_editor,
+                                   self.overlay_controls)  # fmt: skip
         widgets = RunWidgets(self.controls, self.view, self.history, self.mask_editor, self.overlay_controls,
-                             self.model_status)  # fmt: skip
+                             self.model_status, self.reading.region)  # fmt: skip
         chosen = Path(model_dir) if model_dir else None
         self.runs = RunsController(self, self.messages, self.document, self.controller, widgets, chosen)
         self.pacs = PacsController(self)
         self.pacs_sender = PacsSender(
             self, self.messages, self.document, self.overlay_controls, self.qsettings, self.pacs
         )
+        self.pacs_opener = PacsOpener(self, self.messages, self.document, self.files, self.mask_editor,
+                                      self.pacs_sender)  # fmt: skip
         self.persistence = WindowState(self.qsettings, self, self.controls, self.overlay_controls, self.view,
-                                 self.files, self.runs)  # fmt: skip
+                                 self.files, self.runs, [self.reading])  # fmt: skip
         # Widgets of the controllers that scripts and tests reach from the window.
         self.film_loader = self.files.film_loader
         self.open_progress = self.files.open_progress
@@ -128,6 +138,7 @@ class MainWindow(QMainWindow):
                   self.pacs_progress):  # fmt: skip
             self.statusBar().addPermanentWidget(w)
 
+        self.base_weights_dialog: BaseWeightsDialog | None = None
         self.actions_by_name = self._build_actions()
         self._build_menus()
         self._connect()
@@ -162,6 +173,7 @@ class MainWindow(QMainWindow):
         }  # fmt: skip
         for i in range(5):
             handlers[f"preset_{i + 1}"] = functools.partial(self._preset, i)
+        handlers.update(self.reading.handlers())
         actions: dict[str, QAction] = {}
         for sc in SHORTCUTS:
             act = QAction(sc.description, self)
@@ -178,6 +190,7 @@ class MainWindow(QMainWindow):
         files = bar.addMenu("&File")
         for name in ("open", "open_folder"):
             files.addAction(a[name])
+        files.addAction(self.pacs_opener.action)  # File > Open from PACS…
         files.addMenu(self.recent_menu)
         files.addAction(a["next_film"])
         files.addAction(a["prev_film"])
@@ -210,9 +223,14 @@ class MainWindow(QMainWindow):
         self.recommended_action = QAction("Use the model's recommended settings", self)
         self.recommended_action.triggered.connect(self.runs.use_recommended_settings)
         run.addAction(self.recommended_action)
+        model = bar.addMenu("M&odel")
+        self.base_weights_action = QAction("Get base weights…", self)
+        self.base_weights_action.triggered.connect(self.open_base_weights_dialog)
+        model.addAction(self.base_weights_action)
         mask = bar.addMenu("&Mask")
         for name in ("toggle_outline", "brush", "eraser", "brush_smaller", "brush_larger", "undo_mask"):
             mask.addAction(a[name])
+        self.reading.add_menu(bar, a)
         helpm = bar.addMenu("&Help")
         helpm.addAction(a["help"])
         about = QAction("About VALD-MD Desktop", self)
@@ -232,8 +250,9 @@ class MainWindow(QMainWindow):
         ed = self.mask_editor
         ed.layerChanged.connect(self.panels.original.set_layer)
         ed.layerImageChanged.connect(self.panels.original.set_layer_image)
-        ed.paintModeChanged.connect(self._paint_mode)
         ed.message.connect(self.messages.show_status)
+        ed.verdictChanged.connect(self.mask_banner.show_mask)
+        self.mask_banner.brushRequested.connect(ed.open_brush)
         for p in self.panels.panels:
             p.strokeStarted.connect(ed.stroke_start)
             p.strokeMoved.connect(ed.stroke_move)
@@ -262,11 +281,6 @@ class MainWindow(QMainWindow):
         name = self.view.preset(index)
         if name:
             self.messages.show_status(f"Window/level: {name}")
-
-    def _paint_mode(self, on: bool) -> None:
-        for p in self.panels.panels:
-            p.paint_mode = on
-            p.setDragMode(p.DragMode.NoDrag if on else p.DragMode.ScrollHandDrag)
 
     def show_help(self) -> None:
         HelpDialog(self).exec()
@@ -327,8 +341,21 @@ class MainWindow(QMainWindow):
         return self.pacs_sender.dialog
 
     @property
-    def pacs_last_file(self) -> Path | None:
+    def pacs_last_file(self) -> Path | list[Path] | None:
         return self.pacs_sender.last_file
+
+    def open_base_weights_dialog(self) -> BaseWeightsDialog:
+        """Model ▸ Get base weights…: fetch SD v1.4 + RadBERT; "Use this model" makes it the model of runs."""
+        if self.base_weights_dialog is None:
+            self.base_weights_dialog = BaseWeightsDialog(self)
+            self.base_weights_dialog.useModel.connect(self.use_model)
+        self.base_weights_dialog.show()
+        self.base_weights_dialog.raise_()
+        return self.base_weights_dialog
+
+    def use_model(self, path: Path) -> None:
+        self.runs.use_model_dir(Path(path))
+        self.runs.choose_model(Path(path))
 
     def open_pacs_dialog(self) -> PacsDialog:
         return self.pacs_sender.open_dialog()
@@ -363,4 +390,7 @@ class MainWindow(QMainWindow):
         self.save_state()
         self.controller.shutdown()
         self.pacs_sender.shutdown()
+        self.pacs_opener.shutdown()
+        if self.base_weights_dialog is not None:
+            self.base_weights_dialog.shutdown()
         super().closeEvent(event)

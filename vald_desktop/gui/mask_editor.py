@@ -1,6 +1,8 @@
 """Lung-mask editing toolbar: outline on/off, brush / eraser with size, undo, reset to automatic, PNG load/save.
 
 A thin widget over :class:`core.mask_edit.MaskEdit`; the image panels send it stroke coordinates in film pixels.
+An automatic mask whose verdict is "uncertain" is outlined in amber (``WARN_OUTLINE_COLOR``) until a person edits
+or replaces it (a mask a person drew or chose is taken as given); ``verdictChanged`` tells the window's banner.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from vald_desktop.gui.lung_finding import outline_thickness
 from vald_desktop.gui.qimage import outline_rgba
 
 OUTLINE_COLOR = (60, 220, 120, 255)
+WARN_OUTLINE_COLOR = (255, 176, 32, 255)  # amber: the automatic mask is uncertain
 FILL_ALPHA_EDITING = 60
 
 
@@ -39,9 +42,14 @@ class OutlineLayer:
     words: np.ndarray  # uint32 HxW, premultiplied ARGB32: the pixmap's own format, so showing it copies only
 
 
-def outline_layer(edge: np.ndarray) -> OutlineLayer:
-    """``edge`` (bool HxW) in ``OUTLINE_COLOR`` on transparent; safe on any thread (QImage, not QPixmap)."""
-    r, g, b, a = OUTLINE_COLOR  # opaque, so premultiplying changes nothing
+def outline_color(mask: LungMask | None) -> tuple[int, int, int, int]:
+    """The outline's colour for ``mask``: amber when its verdict is uncertain, the normal green otherwise."""
+    return WARN_OUTLINE_COLOR if mask is not None and mask.is_uncertain else OUTLINE_COLOR
+
+
+def outline_layer(edge: np.ndarray, color: tuple[int, int, int, int] = OUTLINE_COLOR) -> OutlineLayer:
+    """``edge`` (bool HxW) in ``color`` (opaque) on transparent; safe on any thread (QImage, not QPixmap)."""
+    r, g, b, a = color  # opaque, so premultiplying changes nothing
     argb = np.uint32((a << 24) | (r << 16) | (g << 8) | b)
     words = np.multiply(np.asarray(edge, bool), argb, dtype=np.uint32)
     h, w = words.shape
@@ -64,6 +72,7 @@ class MaskEditor(QWidget):
     layerChanged = Signal(object)  # RGBA layer for the original panel, or None to hide it
     layerImageChanged = Signal(object)  # the same as a ready QImage (an automatic mask's prepared outline)
     paintModeChanged = Signal(bool)
+    verdictChanged = Signal(object)  # the automatic LungMask while it is in use and uncertain, else None
     message = Signal(str)  # a sentence for the status bar / message box
     # ``size`` (the brush size box) and ``mask()`` hide QWidget.size() / QWidget.mask(): long-standing public
     # names of this editor, and nothing asks the editor widget for its geometry or clip region by them.
@@ -73,6 +82,9 @@ class MaskEditor(QWidget):
         super().__init__(parent)
         self.edit: MaskEdit | None = None
         self._prepared: OutlineLayer | None = None  # the unedited automatic mask's outline, made elsewhere
+        self._found: LungMask | None = None  # the automatic mask as found, with its verdict
+        self._said: LungMask | None = None  # what ``verdictChanged`` last said
+        self.outline_color = OUTLINE_COLOR  # the colour the outline is drawn in now
         self._last: tuple[float, float] | None = None
         # Outline re-rendering is full-film numpy work; during a drag it is coalesced to ~30 frames a second.
         self._refresh_timer = QTimer(self)
@@ -117,13 +129,31 @@ class MaskEditor(QWidget):
         return self.brush.isChecked() or self.eraser.isChecked()
 
     def set_automatic(
-        self, mask: np.ndarray | None, source: str = "auto", layer: OutlineLayer | None = None
+        self, mask: np.ndarray | LungMask | None, source: str = "auto", layer: OutlineLayer | None = None
     ) -> None:
-        """A new film's automatic mask (None: no mask yet / none found); ``layer``: its outline, made elsewhere."""
-        self.edit = None if mask is None else MaskEdit(mask, source)
-        self._prepared = layer if mask is not None else None
+        """A new film's automatic mask (None: no mask yet / none found); ``layer``: its outline, made elsewhere.
+
+        A ``LungMask`` brings its source and verdict (an uncertain one is outlined in amber until edited)."""
+        self._found = mask if isinstance(mask, LungMask) else None
+        pixels = mask.mask if isinstance(mask, LungMask) else mask
+        source = mask.source if isinstance(mask, LungMask) else source
+        self.edit = None if pixels is None else MaskEdit(pixels, source)
+        self._prepared = layer if pixels is not None else None
         self._update_buttons()
         self.refresh_layer()
+        self._say_verdict()
+
+    def uncertain(self) -> LungMask | None:
+        """The automatic mask when it is the one in use (not edited or replaced) and its verdict is uncertain."""
+        found = self._found
+        if found is None or self.edit is None or not found.is_uncertain:
+            return None
+        return found if not self.edit.edited and self.edit.source == found.source else None
+
+    def open_brush(self) -> None:
+        """Turn the brush on (the banner's button): painting makes the mask a person's, taken as given."""
+        if self.edit is not None:
+            self.brush.setChecked(True)
 
     def mask(self) -> np.ndarray | None:  # type: ignore[override]
         return None if self.edit is None else self.edit.mask
@@ -132,6 +162,9 @@ class MaskEditor(QWidget):
         """The current mask as a ``core.masks.LungMask`` (split into patient left / right)."""
         if self.edit is None:
             return None
+        found = self._found
+        if found is not None and not self.edit.edited and self.edit.source == found.source:
+            return found  # unedited: the automatic mask as found, its sides and verdict included
         return LungMask.from_mask(self.edit.mask, "edited" if self.edit.edited else self.edit.source)
 
     # -- strokes (film pixel coordinates) ---------------------------------------------------------------------
@@ -179,12 +212,13 @@ class MaskEditor(QWidget):
         save_mask(mask, Path(path))
         return Path(path)
 
-    def load_from(self, path: str | Path) -> None:
+    def load_from(self, path: str | Path, film_uid: str | None = None) -> None:
+        """Load a mask picture, or a DICOM Segmentation of the lungs (``film_uid``: it must be of this film)."""
         if self.edit is None:
             raise MaskError("Open a film before loading its lung mask.")
         from vald_desktop.core.masks.resolve import load_mask
 
-        loaded = load_mask(Path(path), self.edit.shape)
+        loaded = load_mask(Path(path), self.edit.shape, film_uid=film_uid)
         self.edit.replace(np.asarray(loaded.mask, dtype=bool), source="file")
         self._changed()
 
@@ -200,7 +234,7 @@ class MaskEditor(QWidget):
 
     def _load_dialog(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
-            self, "Load lung mask", "", "Images (*.png *.jpg *.jpeg *.tif *.tiff)"
+            self, "Load lung mask", "", "Masks (*.png *.jpg *.jpeg *.tif *.tiff *.dcm)"
         )
         if name:
             try:
@@ -213,13 +247,14 @@ class MaskEditor(QWidget):
         if self.edit is None or not self.show_outline.isChecked():
             self.layerChanged.emit(None)
             return
+        self.outline_color = outline_color(self.uncertain())
         if self._prepared is not None and not self.painting:
             self.layerImageChanged.emit(self._prepared.image)
             return
         m = self.edit.mask
         thickness = outline_thickness(m.shape)
         fill_alpha = FILL_ALPHA_EDITING if self.painting else 0
-        self.layerChanged.emit(outline_rgba(outline(m, thickness), OUTLINE_COLOR, m, fill_alpha))
+        self.layerChanged.emit(outline_rgba(outline(m, thickness), self.outline_color, m, fill_alpha))
 
     def _tool_toggled(self, button: QToolButton, on: bool) -> None:
         if on:
@@ -239,6 +274,13 @@ class MaskEditor(QWidget):
             self._refresh_timer.stop()
             self.refresh_layer()
         self.maskChanged.emit()
+        self._say_verdict()
+
+    def _say_verdict(self) -> None:
+        now = self.uncertain()
+        if now is not self._said:
+            self._said = now
+            self.verdictChanged.emit(now)
 
     def _update_buttons(self) -> None:
         has = self.edit is not None

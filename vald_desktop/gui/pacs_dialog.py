@@ -1,8 +1,11 @@
-"""The "PACS node" dialog: where to send (host, port, called AE title), who we are (calling AE title), test, save.
+"""The "PACS node" dialog: a DIMSE PACS or a DICOMweb service, test, save.
 
-Fields are checked by ``core.pacs.PacsNode`` itself as the user types, so the dialog and ``vald send`` accept the
-same nodes and say the same sentence. "Test connection" runs a C-ECHO on the PACS thread and shows the answer
-inline; Save writes the node with ``core.pacs.save_node`` (``$VALD_PACS_CONFIG`` moves it, for tests).
+DIMSE: where to send (host, port, called AE title), who we are (calling AE title), and how series come back (C-GET,
+or C-MOVE to this computer's storage port). DICOMweb: base URL, sign-in and TLS trust (:mod:`.dicomweb_form`).
+Fields are checked by the core node types themselves as the user types, so the dialog and ``vald send`` /
+``vald pacs`` accept the same nodes and say the same sentence. "Test connection" runs a C-ECHO (DICOMweb: a
+one-study search) on the PACS thread and shows the answer inline; Save writes the node of the chosen kind
+(``$VALD_PACS_CONFIG`` moves the files, for tests) and makes it the one the app uses.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -21,12 +25,16 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from vald_desktop.core.base.errors import PacsError, ValdError
+from vald_desktop.core.export import dicomweb
 from vald_desktop.core.export.pacs import DEFAULT_CALLING_AET, PacsNode, save_node
+from vald_desktop.core.export.remote import Node, describe
+from vald_desktop.gui.dicomweb_form import DicomWebForm
 from vald_desktop.gui.pacs_worker import PacsController
 
 OK_STYLE = "color: #2e7d32;"
@@ -40,7 +48,7 @@ class PacsDialog(QDialog):
 
     def __init__(
         self,
-        node: PacsNode | None,
+        node: Node | None,
         controller: PacsController,
         deidentify: bool = True,
         parent: QWidget | None = None,
@@ -48,7 +56,9 @@ class PacsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("PACS node")
         self.controller = controller
-        self.node: PacsNode | None = None
+        self.node: Node | None = None
+        self.kind = QComboBox()
+        self.kind.addItems(["DICOM (DIMSE)", "DICOMweb"])
 
         self.host = QLineEdit()
         self.host.setPlaceholderText("pacs.hospital.example or 10.0.0.5")
@@ -72,6 +82,15 @@ class PacsDialog(QDialog):
             "Off: it joins the source study with the patient's identity."
         )
         self.deidentify.setChecked(deidentify)
+        self.retrieve = QComboBox()
+        self.retrieve.addItems(["C-GET", "C-MOVE to this computer"])
+        self.retrieve.setToolTip(
+            "How series opened from the PACS come back; C-MOVE needs the storage port below."
+        )
+        self.store_port = QSpinBox()
+        self.store_port.setRange(1, 65535)
+        self.store_port.setValue(11112)
+        self.store_port.setToolTip("The port this computer listens on for C-MOVE (the PACS must know it).")
 
         form = QFormLayout()
         form.addRow("Host:", self.host)
@@ -79,7 +98,16 @@ class PacsDialog(QDialog):
         form.addRow("PACS AE title:", self.ae_title)
         form.addRow("Our AE title:", self.calling_ae_title)
         form.addRow("Timeout:", self.timeout)
-        form.addRow("", self.deidentify)
+        form.addRow("Retrieve with:", self.retrieve)
+        form.addRow("Our storage port:", self.store_port)
+        dimse_page = QWidget()
+        dimse_page.setLayout(form)
+        self.web = DicomWebForm()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(dimse_page)
+        self.pages.addWidget(self.web)
+        kind_row = QFormLayout()
+        kind_row.addRow("Kind:", self.kind)
 
         self.test_button = QPushButton("Test connection")
         self.result_label = QLabel("")
@@ -95,7 +123,9 @@ class PacsDialog(QDialog):
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
 
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(kind_row)
+        layout.addWidget(self.pages)
+        layout.addWidget(self.deidentify)
         layout.addLayout(test_row)
         layout.addWidget(self.result_label)
         layout.addWidget(self.buttons)
@@ -104,8 +134,11 @@ class PacsDialog(QDialog):
             self.set_node(node)
         for field in (self.host, self.ae_title, self.calling_ae_title):
             field.textChanged.connect(self._validate)
-        self.port.valueChanged.connect(self._validate)
-        self.timeout.valueChanged.connect(self._validate)
+        for spin in (self.port, self.timeout, self.store_port):
+            spin.valueChanged.connect(self._validate)
+        self.retrieve.currentIndexChanged.connect(self._validate)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.web.changed.connect(self._validate)
         self.test_button.clicked.connect(self.test_connection)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
@@ -115,7 +148,18 @@ class PacsDialog(QDialog):
         self._validate()
         self.setMinimumWidth(440)
 
-    def set_node(self, node: PacsNode) -> None:
+    def _kind_changed(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        self._validate()
+
+    def set_node(self, node: Node) -> None:
+        if isinstance(node, dicomweb.DicomWebNode):
+            self.web.set_node(node)
+            self.kind.setCurrentIndex(1)
+            return
+        self.kind.setCurrentIndex(0)
+        self.retrieve.setCurrentIndex(1 if node.retrieve == "move" else 0)
+        self.store_port.setValue(node.store_port)
         self.host.setText(node.host)
         self.port.setValue(node.port)
         self.ae_title.setText(node.ae_title)
@@ -124,13 +168,18 @@ class PacsDialog(QDialog):
 
     def _validate(self) -> None:
         try:
-            self.node = PacsNode(
-                host=self.host.text().strip(),
-                port=self.port.value(),
-                ae_title=self.ae_title.text().strip(),
-                calling_ae_title=self.calling_ae_title.text().strip(),
-                timeout=float(self.timeout.value()),
-            )
+            if self.kind.currentIndex() == 1:
+                self.node = self.web.node()
+            else:
+                self.node = PacsNode(
+                    host=self.host.text().strip(),
+                    port=self.port.value(),
+                    ae_title=self.ae_title.text().strip(),
+                    calling_ae_title=self.calling_ae_title.text().strip(),
+                    timeout=float(self.timeout.value()),
+                    retrieve="move" if self.retrieve.currentIndex() == 1 else "get",
+                    store_port=self.store_port.value(),
+                )
         except PacsError as exc:
             self.node = None
             self._show(str(exc), ok=False)
@@ -151,7 +200,7 @@ class PacsDialog(QDialog):
         if self.node is None:
             return
         if self.controller.echo(self.node):
-            self._show(f"Testing {self.node.address}…", ok=True)
+            self._show(f"Testing {describe(self.node)}…", ok=True)
             self.result_label.setStyleSheet("")
         self._update_buttons()
 
@@ -167,7 +216,10 @@ class PacsDialog(QDialog):
         if self.node is None:
             return
         try:
-            save_node(self.node)
+            if isinstance(self.node, dicomweb.DicomWebNode):
+                dicomweb.save_node(self.node)
+            else:
+                save_node(self.node)
         except ValdError as exc:  # a read-only or full config folder: one sentence, the dialog stays open
             self._show(str(exc), ok=False)
             return

@@ -1,9 +1,10 @@
-"""The window's PACS part: the node dialog, Send to PACS, Send file to PACS, Retry.
+"""The window's PACS part: the node dialog, Send to PACS, Send objects to PACS, Send files to PACS, Retry.
 
-Sending writes the Secondary Capture to a file the user chose and then C-STOREs that file, both on the PACS
-thread (:class:`~.pacs_worker.PacsController`). When the PACS cannot be reached, refuses or times out, the file
-stays on disk and the message offers Retry (and the node dialog, to fix the address first); "Send file to PACS…"
-re-sends any saved .dcm later.
+The node is a DIMSE PACS or a DICOMweb service (the node dialog's choice; ``pacs/kind`` in the settings). Sending
+writes the Secondary Capture (or the run's Segmentation, Parametric Map and SR) to files the user chose and then
+stores them (C-STORE / STOW-RS), all on the PACS thread (:class:`~.pacs_worker.PacsController`). When the PACS
+cannot be reached, refuses or times out, the files stay on disk and the message offers Retry (and the node
+dialog, to fix the address first); "Send files to PACS…" re-sends any saved .dcm later.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractButton, QFileDialog, QMessageBox, QProgressBar, QWidget
 
 from vald_desktop.core.base.errors import PacsError
-from vald_desktop.core.export.pacs import PacsNode, load_node
+from vald_desktop.core.export.remote import Node as PacsNode
+from vald_desktop.core.export.remote import describe, load_saved
 from vald_desktop.gui.burned_in_prompt import BurnedInQuestion
 from vald_desktop.gui.document import CurrentFilm
-from vald_desktop.gui.exporting import PACS_LABELS, export_result, pacs_kind, suffix_for
+from vald_desktop.gui.exporting import PACS_LABELS, export_result, object_paths, pacs_kind, suffix_for
 from vald_desktop.gui.messages import Messages
 from vald_desktop.gui.overlay_controls import OverlayControls
 from vald_desktop.gui.pacs_dialog import PacsDialog
@@ -29,12 +31,15 @@ from vald_desktop.gui.pacs_worker import PacsController
 class PacsFailureBox(QMessageBox):
     """A failed send: the sentence, where the file is kept, and Retry / the node dialog / Close."""
 
-    def __init__(self, sentence: str, path: Path, parent: QWidget) -> None:
+    def __init__(self, sentence: str, path: Path | list[Path], parent: QWidget) -> None:
         super().__init__(
             QMessageBox.Icon.Warning, "PACS", sentence, QMessageBox.StandardButton.NoButton, parent
         )
+        paths = path if isinstance(path, list) else [path]
+        names = ", ".join(p.name for p in paths)
         self.setInformativeText(
-            f"{path.name} is kept in {path.parent}; fix the PACS node if needed, then Retry."
+            f"{names} {'is' if len(paths) == 1 else 'are'} kept in {paths[0].parent}; fix the PACS node if "
+            "needed, then Retry."
         )
         self.retry_button = self.addButton(QMessageBox.StandardButton.Retry)
         self.node_button = self.addButton(PACS_LABELS["node"], QMessageBox.ButtonRole.ActionRole)
@@ -65,11 +70,13 @@ class PacsSender(QObject):
         self.burned_in = BurnedInQuestion(window, messages, document)
         self.node: PacsNode | None = None
         self.dialog: PacsDialog | None = None
-        self.last_file: Path | None = None  # the last file sent or tried: what Retry sends again
+        self.last_file: Path | list[Path] | None = (
+            None  # the last file(s) sent or tried: what Retry sends again
+        )
         self.last_message = ""
         self.failure_box: PacsFailureBox | None = None
         try:
-            self.node = load_node()
+            self.node = load_saved(str(qsettings.value("pacs/kind", "") or "") or None)
         except PacsError as exc:
             self.last_message = str(exc)  # shown when the user opens the node dialog
         self.progress = QProgressBar()
@@ -81,7 +88,12 @@ class PacsSender(QObject):
         pacs.succeeded.connect(self._on_succeeded)
         pacs.failed.connect(self._on_failed)
         pacs.busyChanged.connect(self._on_busy)
-        handlers = {"node": self.open_dialog, "send": self.send_to_pacs, "send_file": self.send_file_dialog}
+        handlers = {
+            "node": self.open_dialog,
+            "send": self.send_to_pacs,
+            "send_objects": self.send_objects_to_pacs,
+            "send_file": self.send_file_dialog,
+        }
         self.actions: dict[str, QAction] = {}
         for key, label in PACS_LABELS.items():
             act = QAction(label, window)
@@ -93,6 +105,7 @@ class PacsSender(QObject):
         """Enable what can be sent now (the window calls it when a result arrives and before the menu shows)."""
         ready = self.node is not None and not self.pacs.busy
         self.actions["send"].setEnabled(ready and self._document.result is not None)
+        self.actions["send_objects"].setEnabled(ready and self._document.result is not None)
         self.actions["send_file"].setEnabled(ready)
 
     def deidentify(self) -> bool:
@@ -120,10 +133,13 @@ class PacsSender(QObject):
             self.dialog = None
 
     def _on_saved(self, node: PacsNode, deidentify: bool) -> None:
+        from vald_desktop.core.export.dicomweb import DicomWebNode
+
         self.node = node
         self._qsettings.setValue("pacs/deidentify", "true" if deidentify else "false")
+        self._qsettings.setValue("pacs/kind", "dicomweb" if isinstance(node, DicomWebNode) else "dimse")
         self.refresh_actions()
-        self._messages.show_status(f"PACS node saved: {node.ae_title} at {node.address}.")
+        self._messages.show_status(f"PACS node saved: {describe(node)}.")
 
     # -- sending ---------------------------------------------------------------------------------------------
     def _ready(self, what: str) -> PacsNode | None:
@@ -187,20 +203,60 @@ class PacsSender(QObject):
         )
         return self.pacs.send(node, Path(path), export)
 
+    def send_objects_to_pacs(self) -> None:
+        """Ask for a folder, write the run's Segmentation, Parametric Map and SR there, and send all three."""
+        if self._document.result is None:
+            self._messages.show_error("Generate a counterfactual before sending it to a PACS.")
+            return
+        if self._ready("send again") is None:
+            return
+        deidentify = self.deidentify()
+        accept = self.burned_in.accepts(deidentify)
+        if accept is None:
+            return
+        folder = str(self._qsettings.value("pacs/folder", "") or "")
+        name = QFileDialog.getExistingDirectory(
+            self._window, "Keep the DICOM objects sent to the PACS in", folder
+        )
+        if name:
+            self._qsettings.setValue("pacs/folder", name)
+            self.send_objects_to(Path(name), deidentify, accept_burned_in_risk=accept)
+
+    def send_objects_to(
+        self, folder: Path, deidentify: bool | None = None, *, accept_burned_in_risk: bool = False
+    ) -> bool:
+        """Export the SEG, PMAP and SR of the current result into ``folder`` and store them, off the GUI thread."""
+        doc = self._document
+        node = self._ready("send again")
+        if doc.result is None or node is None:
+            return False
+        deidentify = self.deidentify() if deidentify is None else deidentify
+        kind = "objects-deid" if deidentify else "objects"
+        film = doc.film
+        stem = "vald" if deidentify or film is None else Path(film.source).stem
+        paths = object_paths(Path(folder), stem, doc.result)
+        export = functools.partial(
+            export_result, kind, Path(folder), film, doc.result, self._overlay.values(),
+            accept_burned_in_risk=accept_burned_in_risk, stem=stem, overwrite=True,
+        )  # fmt: skip
+        return self.pacs.send(node, paths, export)
+
     def send_file_dialog(self) -> None:
         if self._ready("send the file") is None:
             return
         folder = str(self._qsettings.value("pacs/folder", "") or "")
-        name, _ = QFileDialog.getOpenFileName(
-            self._window, "Send a DICOM file to the PACS", folder, "DICOM (*.dcm);;All files (*)"
+        names, _ = QFileDialog.getOpenFileNames(
+            self._window, "Send DICOM files to the PACS", folder, "DICOM (*.dcm);;All files (*)"
         )
-        if name:
-            self.send_file(Path(name))
+        if names:
+            self.send_file([Path(n) for n in names] if len(names) > 1 else Path(names[0]))
 
-    def send_file(self, path: Path) -> bool:
-        """C-STORE an existing DICOM file (a saved export, or one that failed to send before)."""
+    def send_file(self, path: Path | list[Path]) -> bool:
+        """Store existing DICOM files (saved exports, or ones that failed to send before)."""
         node = self._ready("send the file")
-        return node is not None and self.pacs.send(node, Path(path))
+        if node is None:
+            return False
+        return self.pacs.send(node, [Path(p) for p in path] if isinstance(path, list) else Path(path))
 
     def retry(self) -> bool:
         return self.last_file is not None and self.send_file(self.last_file)
@@ -210,25 +266,25 @@ class PacsSender(QObject):
         self.progress.setVisible(busy)
         self.refresh_actions()
 
-    def _on_succeeded(self, job: str, path: Path | None, message: str) -> None:
+    def _on_succeeded(self, job: str, path: Path | list[Path] | None, message: str) -> None:
         if job != "send":
             return
         self.last_file = path
         self.last_message = message
         self._messages.show_status(message)
 
-    def _on_failed(self, job: str, path: Path | None, sentence: str) -> None:
+    def _on_failed(self, job: str, path: Path | list[Path] | None, sentence: str) -> None:
         if job != "send":
             return
         self.last_message = sentence
-        kept = path is not None and Path(path).is_file()
-        if path is None or not kept:
+        paths = path if isinstance(path, list) else [] if path is None else [Path(path)]
+        if not paths or not all(Path(p).is_file() for p in paths):
             self._messages.show_error(sentence, "PACS")  # nothing was written: nothing to retry
             return
-        self.last_file = Path(path)
-        self._show_failure(sentence, Path(path))
+        self.last_file = path
+        self._show_failure(sentence, path if isinstance(path, list) else Path(paths[0]))
 
-    def _show_failure(self, sentence: str, path: Path) -> None:
+    def _show_failure(self, sentence: str, path: Path | list[Path]) -> None:
         """One sentence plus where the file is, with Retry and the node dialog; never blocks the window."""
         self._messages.note_error(sentence)
         if self.failure_box is not None:

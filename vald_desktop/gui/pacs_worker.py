@@ -1,4 +1,8 @@
-"""The PACS worker: C-ECHO, export-then-C-STORE and C-STORE of a saved file, on a thread of their own.
+"""The PACS worker: test, export-then-store and store of saved files, on a thread of their own.
+
+Both kinds of node work (DIMSE: C-ECHO / C-STORE; DICOMweb: a one-study search / STOW-RS, through
+``core.export.remote``). A send may carry several files (the Segmentation, Parametric Map and SR of a run): they
+go in order, and a failure names the file that failed, the rest staying on disk for Retry.
 
 The GUI thread never waits on the network (a PACS that does not answer takes the whole timeout) nor on writing a
 large Secondary Capture. Requests go in through queued signals, one sentence or the stored file comes back.
@@ -18,7 +22,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from vald_desktop.core.base.errors import ValdError
 
 if TYPE_CHECKING:
-    from vald_desktop.core.export.pacs import PacsNode
+    from vald_desktop.core.export.remote import Node as PacsNode
 
 log = logging.getLogger(__name__)
 Export = Callable[[], object]  # writes the file to send (on the PACS thread); what it returns is not used
@@ -39,7 +43,7 @@ class PacsWorker(QObject):
 
     @Slot(object)
     def echo(self, node: PacsNode) -> None:
-        from vald_desktop.core.export.pacs import echo
+        from vald_desktop.core.export.remote import describe, echo
 
         t0 = time.monotonic()
         try:
@@ -48,31 +52,36 @@ class PacsWorker(QObject):
             self._fail("echo", None, exc)
             return
         ms = (time.monotonic() - t0) * 1000
-        self.succeeded.emit(
-            "echo", None, f"Connection OK: {node.ae_title} at {node.address} answered in {ms:.0f} ms."
-        )
+        self.succeeded.emit("echo", None, f"Connection OK: {describe(node)} answered in {ms:.0f} ms.")
 
     @Slot(object, object, object)
-    def send(self, node: PacsNode, path: Path, export: Export | None) -> None:
-        """C-STORE ``path``; first write it from ``export`` (a callable returning the files) when one is given."""
-        from vald_desktop.core.export.pacs import store
+    def send(self, node: PacsNode, path: Path | list[Path], export: Export | None) -> None:
+        """Store ``path`` (or each of a list of paths); first write them with ``export`` when one is given.
 
-        written: Path | None = path if export is None else None
+        ``succeeded`` / ``failed`` carry the path (a list for several files: on failure the ones not yet stored).
+        """
+        from vald_desktop.core.export.remote import describe, send
+
+        paths = list(path) if isinstance(path, list) else [path]
+        written = export is None
+        done = 0
         try:
             if export is not None:
-                self.status.emit(f"Writing {path.name}…")
+                self.status.emit(f"Writing {', '.join(p.name for p in paths)}…")
                 export()
-                written = path
-            self.status.emit(f"Sending {path.name} to {node.ae_title} at {node.address}…")
-            store(node, path)
+                written = True
+            for p in paths:
+                self.status.emit(f"Sending {p.name} to {describe(node)}…")
+                send(node, p)
+                done += 1
         except Exception as exc:  # noqa: BLE001
-            self._fail("send", written, exc)
+            left = paths[done:]
+            self._fail("send", (left if isinstance(path, list) else left[0]) if written else None, exc)
             return
-        self.succeeded.emit(
-            "send", path, f"Sent {path.name} to {node.ae_title} at {node.address}; the PACS stored it."
-        )
+        names = ", ".join(p.name for p in paths)
+        self.succeeded.emit("send", path, f"Sent {names} to {describe(node)}; the PACS stored it.")
 
-    def _fail(self, job: str, path: Path | None, exc: BaseException) -> None:
+    def _fail(self, job: str, path: Path | list[Path] | None, exc: BaseException) -> None:
         if not isinstance(exc, ValdError):
             log.exception("PACS %s failed", job)
         self.failed.emit(job, path, _sentence(exc))
@@ -121,10 +130,12 @@ class PacsController(QObject):
         self._echo_requested.emit(node)
         return True
 
-    def send(self, node: PacsNode, path: Path, export: Export | None = None) -> bool:
+    def send(self, node: PacsNode, path: Path | list[Path], export: Export | None = None) -> bool:
         if not self._begin():
             return False
-        self._send_requested.emit(node, Path(path), export)
+        self._send_requested.emit(
+            node, [Path(p) for p in path] if isinstance(path, list) else Path(path), export
+        )
         return True
 
     def _begin(self) -> bool:

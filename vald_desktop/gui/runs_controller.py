@@ -27,6 +27,7 @@ from vald_desktop.gui.history import THUMB, HistoryEntry, HistoryPanel
 from vald_desktop.gui.mask_editor import MaskEditor
 from vald_desktop.gui.messages import Messages
 from vald_desktop.gui.overlay_controls import OverlayControls
+from vald_desktop.gui.region_editor import RegionEditor
 from vald_desktop.gui.worker import AutoMask, FilmImage, SamplerController
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class RunWidgets:
     mask_editor: MaskEditor
     overlay: OverlayControls
     model_status: QLabel  # the status bar's model line
+    region: RegionEditor | None = None  # the edit region: a run changes the film only inside it
 
 
 class RunsController(QObject):
@@ -179,8 +181,10 @@ class RunsController(QObject):
         self._document.auto_mask = mask
         editor = self._w.mask_editor
         if editor.edit is None:
-            editor.set_automatic(mask.mask, mask.source, self._sampler.outline_layer(key))
-        self._messages.show_status(f"Lungs found ({mask.source}).")
+            editor.set_automatic(mask, layer=self._sampler.outline_layer(key))  # with its verdict
+        why = f": {mask.reasons[0].rstrip('.')}" if mask.reasons else ""
+        doubt = f", but the mask is uncertain{why}" if mask.is_uncertain else ""
+        self._messages.show_status(f"Lungs found ({mask.source}){doubt}.")
 
     def _on_mask_failed(self, key: str, sentence: str) -> None:
         if key == self._document.key:
@@ -228,7 +232,8 @@ class RunsController(QObject):
         self._run_key = self._document.key
         controls.set_running(True)
         image = self._model_image(film)
-        self._sampler.run(image, settings, mask, self.model_choice, film.sha256 or None, kind)
+        region = self._w.region.region() if self._w.region is not None else None
+        self._sampler.run(image, settings, mask, self.model_choice, film.sha256 or None, kind, region)
 
     def _model_image(self, film: Film) -> np.ndarray | FilmImage:
         """The film as the model sees it (as the file asks to show it): the panels' display when they show just

@@ -1,8 +1,9 @@
 """Screenshots of the main window for the README: before a run and after it, with the overlay.
 
 ``python -m vald_desktop.gui.screenshots docs`` (``make screenshots`` runs it under Xvfb) opens the bundled sample
-film with the default model, grabs the window, generates, and grabs it again; then the same on a real chest film
-the demo model never saw (its domain banner over the result panels). Settings are kept in a temporary file so the
+film with the default model, grabs the window, generates, and grabs it again; then the result in a 1×1 swipe view,
+and an opacity induced only inside a disc painted as the edit region; then the same run on a real chest film the
+demo model never saw (its domain banner over the result panels). Settings are kept in a temporary file so the
 user's own settings are never touched.
 """
 
@@ -45,6 +46,17 @@ def _pump(app: QApplication, seconds: float) -> None:
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.01)
+
+
+def _settle(app: QApplication, window: Any, deadline: float) -> None:
+    """Pump until the result's colour bar and lung statistics (computed on a pool thread) are on screen."""
+    reader = window.reading.reader
+    while time.monotonic() < deadline:
+        current = reader.current
+        if current is not None and current.result is window.result:
+            break
+        _pump(app, 0.1)
+    _pump(app, 0.5)
 
 
 def _film(folder: Path) -> Path:
@@ -99,14 +111,56 @@ def take(
                 _pump(app, 0.1)
             if "error" in done:
                 raise SystemExit(f"error: {done['error']}")
-            _pump(app, 0.5)
+            _settle(app, window, deadline)
             shots.append(_save(window, out / "screenshot-result.png"))
+            shots += _reading_room(app, window, done, out, deadline)
             real = _real_film()
             if real is not None:  # a film the model does not know: the banner over the result panels
                 done.pop("result", None)
                 shots.append(_out_of_domain(app, window, real, done, out, deadline))
         finally:
             window.close()
+    return shots
+
+
+def _reading_room(
+    app: QApplication, window: Any, done: dict[str, Any], out: Path, deadline: float
+) -> list[Path]:
+    """``screenshot-swipe.png`` (the result in 1×1 with the swipe curtain) and ``screenshot-region.png`` (an opacity
+    induced in the patient's right lung, confined to a painted disc)."""
+    room = window.reading
+    room.layout.set_layout("1x1")
+    room.comparison.set_swipe(True)
+    room.comparison.set_position(0.7)  # the counterfactual over part of the opacity, the film beside it
+    _pump(app, 0.5)
+    shots = [_save(window, out / "screenshot-swipe.png")]
+    room.comparison.set_swipe(False)
+    room.layout.set_layout("1x3")
+    lung = window.auto_mask
+    if lung is None:
+        return shots
+    from scipy.ndimage import distance_transform_edt
+
+    depth = distance_transform_edt(lung.right)  # the patient's right lung: the image left
+    y, x = divmod(int(depth.argmax()), depth.shape[1])
+    region = room.region
+    region.brush_size.setValue(max(4, int(0.6 * depth[y, x])))  # a disc well inside that lung
+    region.brush.setChecked(True)
+    region.stroke_start(float(x), float(y))
+    region.stroke_end()
+    region.brush.setChecked(False)
+    settings = window.controls.settings()
+    window.controls.set_settings(settings.replace(prompt="large lung opacity on the right"))
+    done.pop("result", None)
+    window.generate()
+    while "result" not in done and "error" not in done and time.monotonic() < deadline:
+        _pump(app, 0.1)
+    if "error" in done:
+        raise SystemExit(f"error: {done['error']}")
+    _settle(app, window, deadline)
+    shots.append(_save(window, out / "screenshot-region.png"))
+    region.clear()
+    window.controls.set_settings(settings)
     return shots
 
 
@@ -135,7 +189,7 @@ def _out_of_domain(
         _pump(app, 0.1)
     if "error" in done:
         raise SystemExit(f"error: {done['error']}")
-    _pump(app, 0.5)
+    _settle(app, window, deadline)
     return _save(window, out / "screenshot-out-of-domain.png")
 
 

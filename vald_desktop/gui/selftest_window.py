@@ -52,6 +52,30 @@ def _check_window(state: SelfTest, create_app: Callable[[], QApplication]) -> st
     return f"Qt {qVersion()} / PySide6 {pyside_version} on the {app.platformName()} platform: main window built and closed"
 
 
+def helper_check() -> Check:
+    """The film helper process: spawned (in a bundle, by re-running the executable), it must answer a job."""
+    return ("helper process", _check_helper)
+
+
+def _check_helper(state: SelfTest) -> str:
+    import multiprocessing
+    import time
+
+    from vald_desktop.gui.helper_process import run_in_helper, use_process
+
+    if not use_process():
+        return "off (VALD_HELPER_PROCESS=0): films are decoded on threads of the app"
+    t0 = time.perf_counter()
+    pid = run_in_helper(os.getpid)
+    if pid == os.getpid():
+        raise RuntimeError("the job ran in the app's own process, not in the helper")
+    how = "the bundle's executable" if getattr(sys, "frozen", False) else "Python"
+    return (
+        f"{multiprocessing.get_context('spawn').get_start_method()} start of {how}: process {pid} answered in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+
+
 def run(model: str | None, create_app: Callable[[], QApplication]) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when the application is created
     from vald_desktop.selftest.runner import (
@@ -65,7 +89,9 @@ def run(model: str | None, create_app: Callable[[], QApplication]) -> int:
 
     print(header("vald-desktop --selftest"), flush=True)
     results = run_selftest(
-        model, extra=[window_check(create_app)], on_result=lambda r: print(format_line(r), flush=True)
+        model,
+        extra=[window_check(create_app), helper_check()],
+        on_result=lambda r: print(format_line(r), flush=True),
     )
     print(summary(results), flush=True)
     failed = failure_sentence(results)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QDockWidget, QMainWindow
@@ -29,6 +31,14 @@ def stored_list(qsettings: QSettings, key: str) -> list[str]:
     return []
 
 
+class Remembered(Protocol):
+    """A part of the window with state of its own to keep (e.g. the reading room's layout)."""
+
+    def save_settings(self, qs: QSettings) -> None: ...
+
+    def restore_settings(self, qs: QSettings) -> None: ...
+
+
 class WindowState:
     """Restores the window's state at start (``restore``) and saves it (``save``: on close, before each run)."""
 
@@ -41,6 +51,7 @@ class WindowState:
         view: FilmView,
         files: FilesController,
         runs: RunsController,
+        parts: Sequence[Remembered] = (),
     ) -> None:
         self._qs = qsettings
         self._window = window
@@ -49,6 +60,7 @@ class WindowState:
         self._view = view
         self._files = files
         self._runs = runs
+        self._parts = list(parts)
 
     def restore(self, private_dock: QDockWidget) -> None:
         """Bring back the last session; ``private_dock`` starts hidden whatever was saved."""
@@ -80,6 +92,8 @@ class WindowState:
             chosen = str(s.value("model/choice", "") or "")
             if chosen and Path(chosen).is_dir():
                 self._runs.use_model_dir(Path(chosen))
+        for part in self._parts:
+            part.restore_settings(s)
         if first_start:  # no settings of the user's own yet: start from what the model recommends
             rec = self._runs.recommended()
             with contextlib.suppress(ValdError):  # recommendations that do not fit: keep the defaults
@@ -97,4 +111,6 @@ class WindowState:
         choice = self._runs.model_choice
         s.setValue("model/choice", str(choice) if choice else "")
         s.setValue("model/recent", self._controls.model_dirs())
+        for part in self._parts:
+            part.save_settings(s)
         s.sync()

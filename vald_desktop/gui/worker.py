@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from vald_desktop.core.base.errors import Cancelled, OutOfMemoryError, ValdError
 from vald_desktop.core.base.settings import RunSettings
 from vald_desktop.gui.lung_finding import find_lungs
-from vald_desktop.gui.mask_editor import OutlineLayer, outline_layer
+from vald_desktop.gui.mask_editor import OutlineLayer, outline_color, outline_layer
 from vald_desktop.gui.overlay_cache import display_norm
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from vald_desktop.core.films.kind import FilmKind
     from vald_desktop.core.films.windowing import Window
     from vald_desktop.core.masks.lung_mask import LungMask
+    from vald_desktop.core.masks.region import EditRegion
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class RunEngine(Protocol):
         cancel: threading.Event | None = None,
         film_sha256: str | None = None,
         film_kind: FilmKind | None = None,
+        region: EditRegion | None = None,
     ) -> RunResult: ...
 
 
@@ -179,12 +181,13 @@ class SamplerWorker(QObject):
             self._masks.pop(old)
             self.outline_layers.pop(old, None)
         self._masks[key] = found.mask
-        self.outline_layers[key] = outline_layer(found.edge)  # set before the GUI thread hears of the mask
+        # Set before the GUI thread hears of the mask; amber when the mask's verdict is uncertain.
+        self.outline_layers[key] = outline_layer(found.edge, outline_color(found.mask))
         self.mask_ready.emit(key, found.mask)
         return found.mask
 
     # -- runs ------------------------------------------------------------------------------------------------
-    @Slot(object, object, object, object, object, object)
+    @Slot(object, object, object, object, object, object, object)
     def run(
         self,
         image: np.ndarray | FilmImage,
@@ -193,6 +196,7 @@ class SamplerWorker(QObject):
         model_dir: Path | None,
         film_sha: str | None,
         film_kind: FilmKind | None = None,
+        region: EditRegion | None = None,
     ) -> None:
         self.started.emit()
         cancel = self.cancel_event
@@ -222,6 +226,7 @@ class SamplerWorker(QObject):
                 cancel=cancel,
                 film_sha256=film_sha or None,
                 film_kind=film_kind,  # what the header says the film is: part of the domain verdict
+                region=region,  # the reader's edit region: nothing outside it changes
             )
             log.info("run finished in %.1f s", time.monotonic() - t0)
             display_norm(
@@ -259,7 +264,7 @@ class SamplerController(QObject):
     mask_failed = Signal(object, str)
 
     _load_requested = Signal(object)
-    _run_requested = Signal(object, object, object, object, object, object)
+    _run_requested = Signal(object, object, object, object, object, object, object)
     _lungs_requested = Signal(object, object, object)
 
     _RELAYED = ("started", "progress", "preview", "finished", "failed", "cancelled", "status", "model_loaded",
@@ -303,11 +308,12 @@ class SamplerController(QObject):
         model_dir: Path | None,
         film_sha: str | None = None,
         film_kind: FilmKind | None = None,
+        region: EditRegion | None = None,
     ) -> None:
         # A new request clears an old cancel; the event is only read by the worker once the run starts.
         self.worker.cancel_event.clear()
         self.busy = True
-        self._run_requested.emit(image, settings, mask, model_dir, film_sha, film_kind)
+        self._run_requested.emit(image, settings, mask, model_dir, film_sha, film_kind, region)
 
     def cancel(self) -> None:
         self.worker.cancel_event.set()

@@ -12,11 +12,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from vald_desktop.core.base.errors import SettingsError
+from vald_desktop.core.masks.edit import outline
 from vald_desktop.core.masks.lung_mask import LungMask
 
 RED = np.array([230, 30, 30], dtype=np.float32)
 BLUE = np.array([40, 110, 255], dtype=np.float32)
 MODES = ("signed", "abs")
+# The edit region's outline: amber, neither the map's red nor its blue.
+REGION_COLOUR = np.array([255, 190, 40], dtype=np.uint8)
 COMPOSITE_MAX_HEIGHT = 1024  # keeps a composite of a 2k film a sensible size for reports and slides
 
 
@@ -37,6 +40,7 @@ def film_plus_edit(
     *,
     weight: np.ndarray | None = None,
     floor: float = 0.0,
+    region: np.ndarray | None = None,
 ) -> np.ndarray:
     """The counterfactual shown and mapped, from the model's edit = decoded − reconstruction.
 
@@ -50,8 +54,10 @@ def film_plus_edit(
     healthy lung.
     ``weight`` (film-grid, 0..1) scales the edit: the lung mask for mask-confined editing, so outside the lungs the
     counterfactual is exactly the film (or the reconstruction).
+    ``region`` (film-grid, 0..1: an edit region's feathered weight) blends the result with the film itself, so
+    outside the region the counterfactual is exactly the film whatever the reference.
     """
-    if not transfer and weight is None and floor <= 0:
+    if not transfer and weight is None and floor <= 0 and region is None:
         return decoded
     if reconstruction is None:
         raise SettingsError("The film's reconstruction is missing; the edit cannot be measured.")
@@ -62,6 +68,8 @@ def film_plus_edit(
         edit = edit * weight
     base = film if transfer else reconstruction
     counterfactual: np.ndarray = np.clip(base + edit, 0.0, 1.0)
+    if region is not None:
+        counterfactual = film + region * (counterfactual - film)
     return counterfactual.astype(np.float32)
 
 
@@ -154,12 +162,24 @@ def _gray_rgb(base: np.ndarray) -> np.ndarray:
     return np.repeat(b[..., None], 3, axis=2)
 
 
-def render_overlay(base: np.ndarray, m: np.ndarray, style: OverlayStyle | None = None) -> np.ndarray:
-    """The film in gray with the map on top: uint8 HxWx3, red where M > 0 (blue where M < 0 in signed mode)."""
+def render_overlay(
+    base: np.ndarray, m: np.ndarray, style: OverlayStyle | None = None, edge: np.ndarray | None = None
+) -> np.ndarray:
+    """The film in gray with the map on top: uint8 HxWx3, red where M > 0 (blue where M < 0 in signed mode);
+    ``edge`` (bool HxW, e.g. :func:`region_edge`) is drawn on top in the region's amber."""
     style = style or OverlayStyle()
     if np.shape(base) != np.shape(m):
         raise SettingsError("The map does not have the film's shape.")
-    return _blend(_gray_rgb(base), normalise(m, style), style)
+    rgb = _blend(_gray_rgb(base), normalise(m, style), style)
+    if edge is not None:
+        rgb[np.asarray(edge, bool)] = REGION_COLOUR
+    return rgb
+
+
+def region_edge(mask: np.ndarray) -> np.ndarray:
+    """The outline of an edit region, about a pixel per 400 of the film's longer side wide (bool HxW)."""
+    m = np.asarray(mask, bool)
+    return outline(m, max(1, round(max(m.shape) / 400)))
 
 
 def colorbar(style: OverlayStyle | None, height: int, width: int = 24) -> np.ndarray:
@@ -180,15 +200,21 @@ def _panel(image: np.ndarray, height: int) -> Image.Image:
 
 
 def composite(
-    original: np.ndarray, counterfactual: np.ndarray, m: np.ndarray, style: OverlayStyle | None, caption: str
+    original: np.ndarray,
+    counterfactual: np.ndarray,
+    m: np.ndarray,
+    style: OverlayStyle | None,
+    caption: str,
+    edge: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Original | counterfactual | overlay + colorbar, with a caption strip below (uint8 RGB)."""
+    """Original | counterfactual | overlay (with ``edge``, the edit region's outline) + colorbar, with a caption
+    strip below (uint8 RGB)."""
     style = style or OverlayStyle()
     height = min(COMPOSITE_MAX_HEIGHT, int(np.shape(original)[0]))
     panels = [
         _panel(np.asarray(original), height),
         _panel(np.asarray(counterfactual), height),
-        _panel(render_overlay(original, m, style), height),
+        _panel(render_overlay(original, m, style, edge), height),
         Image.fromarray(colorbar(style, height, width=max(8, height // 32))),
     ]
     gap = max(2, height // 128)
@@ -208,22 +234,42 @@ def composite(
 
 
 def lung_stats(m: np.ndarray, mask: LungMask, style: OverlayStyle) -> dict[str, dict[str, float]]:
-    """Per lung (patient left = image right on PA/AP): % of lung with M above the overlay's cut, mean M, max M."""
+    """Per lung (patient left = image right on PA/AP): % of lung with M above the overlay's cut (drawn red; with
+    |M| above it, drawn in either colour: ``area_abs_pct``), mean and max of M and of |M|, and the lung's share (%)
+    of the |M| summed over both lungs."""
     m = np.asarray(m, dtype=np.float32)
     # The one threshold rule for lung statistics is the cut the overlay draws: style.threshold × the |M| percentile
     # scale (99th by default), not × max|M|, so run.json, export records and the PDF count what the picture shows.
     threshold = style.threshold * overlay_scale(m, style.percentile)
     out: dict[str, dict[str, float]] = {}
+    mass: dict[str, float] = {}
     for side, region in (("left", mask.left), ("right", mask.right)):
         sel = _bool_mask(region, m.shape)
         vals = m[sel]
         if vals.size == 0:
-            out[side] = {"area_pct": 0.0, "mean": 0.0, "max": 0.0, "pixels": 0.0}
+            out[side] = {
+                "area_pct": 0.0,
+                "area_abs_pct": 0.0,
+                "mean": 0.0,
+                "max": 0.0,
+                "mean_abs": 0.0,
+                "max_abs": 0.0,
+                "pixels": 0.0,
+            }
+            mass[side] = 0.0
             continue
+        mag = np.abs(vals)
+        mass[side] = float(mag.sum(dtype=np.float64))
         out[side] = {
             "area_pct": float(100.0 * np.count_nonzero(vals > threshold) / vals.size),
+            "area_abs_pct": float(100.0 * np.count_nonzero(mag > threshold) / vals.size),
             "mean": float(vals.mean()),
             "max": float(vals.max()),
+            "mean_abs": float(mag.mean()),
+            "max_abs": float(mag.max()),
             "pixels": float(vals.size),
         }
+    total = sum(mass.values())
+    for side in out:
+        out[side]["share_pct"] = float(100.0 * mass[side] / total) if total > 0 else 0.0
     return out

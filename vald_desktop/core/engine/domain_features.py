@@ -20,12 +20,17 @@ from vald_desktop.core.engine.models import ModelInfo
 from vald_desktop.core.engine.run_state import FilmEntry
 from vald_desktop.core.engine.vae import encode_film
 from vald_desktop.core.films.kind import FilmKind, pixel_check
+from vald_desktop.core.masks.lung_mask import LungMask
+from vald_desktop.core.masks.quality import plausibility
 
 if TYPE_CHECKING:
     import torch
 
 PIXEL_FLAG = "the pixels do not look like a frontal chest radiograph"
 CALIBRATION_FILMS = 48  # a few dozen training films: seconds for a small model, minutes for SD 1.x on a CPU
+
+
+AUTOMATIC_SOURCES = ("learned", "atlas", "segmenter")  # masks a program found; a drawn mask is no witness
 
 
 class DomainEngine(Protocol):
@@ -43,10 +48,15 @@ class DomainEngine(Protocol):
 
 
 def assess(
-    engine: DomainEngine, entry: FilmEntry, image: np.ndarray, kind: FilmKind | None
+    engine: DomainEngine,
+    entry: FilmEntry,
+    image: np.ndarray,
+    kind: FilmKind | None,
+    lung: LungMask | None = None,
 ) -> dict[str, Any]:
     """The run record's ``domain`` verdict for a film whose latents are in ``entry``; raises :class:`FilmError` for a
-    header-less picture that neither looks like a chest film nor resembles the model's training films."""
+    header-less picture that does not look like a chest film when a second witness agrees: the model finds it
+    unlike its training films, or the automatic lung mask finds no plausible lungs on it."""
     if kind is None:  # no header was read: the pixels alone say whether this is a frontal chest film
         looks = pixel_check(image)
         kind = FilmKind(looks_like_chest=looks, flags=() if looks else (PIXEL_FLAG,))
@@ -61,6 +71,13 @@ def assess(
         measures = entry.domain_measures[key]
     result = verdict(model, measures, kind)
     score, threshold = result["score"], result["threshold"]
+    if kind.looks_like_chest is False and lung is not None and lung.source in AUTOMATIC_SOURCES:
+        problems = plausibility(image, lung.left, lung.right)
+        if problems:
+            raise FilmError(
+                "The film does not look like a frontal chest radiograph and the automatic lung mask finds no "
+                f"plausible lungs on it ({problems[0].rstrip('.')}); no counterfactual is made."
+            )
     if kind.looks_like_chest is False and score is not None and score > threshold:
         # Two witnesses, the pixels and the model, say this is no chest film: no map is made of it. Either alone
         # only flags the result (a bordered or rotated chest film can fail the loose pixel test).

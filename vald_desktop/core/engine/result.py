@@ -9,6 +9,7 @@ import numpy as np
 
 from vald_desktop.core.base.settings import RunSettings
 from vald_desktop.core.masks.lung_mask import LungMask
+from vald_desktop.core.masks.region import EditRegion
 
 
 @dataclass
@@ -27,3 +28,4 @@ class RunResult:
     map_std: np.ndarray | None  # per-pixel std of the per-seed maps (several seeds only)
     mask: LungMask | None  # the lung mask the map is confined to
     record: dict[str, Any] = field(default_factory=dict)  # the run record (core.engine.provenance)
+    region: EditRegion | None = None  # the edit region the run was held to (nothing outside it changed)

@@ -18,6 +18,7 @@ from vald_desktop.core.engine.geometry import Placement
 from vald_desktop.core.engine.models import ModelInfo
 from vald_desktop.core.engine.provenance import build_record
 from vald_desktop.core.masks.lung_mask import LungMask
+from vald_desktop.core.masks.region import EditRegion
 
 if TYPE_CHECKING:
     import torch
@@ -46,6 +47,7 @@ class FilmPass:
     transfer: bool  # reference "reconstruction": the film keeps its detail, only the model's edit is added
     weight: np.ndarray | None  # mask-confined: the lung mask weighs the edit
     floor: float
+    region: EditRegion | None = None  # the reader's edit region: nothing outside it changes
 
     def counterfactual(self, decoded: np.ndarray) -> np.ndarray:
         return film_plus_edit(
@@ -55,6 +57,7 @@ class FilmPass:
             self.transfer,
             weight=self.weight,
             floor=self.floor,
+            region=None if self.region is None else self.region.weight(),
         )
 
 
@@ -97,5 +100,6 @@ def run_record(
             "cache": {"film": film.cached, "text": texts.cached},
             "mask_source": film.mask.source if film.mask is not None else None,
             "domain": domain,
+            **({"region": film.region.record()} if film.region is not None else {}),
         },
     )

@@ -41,9 +41,10 @@ from vald_desktop.core.engine.result import RunResult
 from vald_desktop.core.engine.run_inputs import check_image, check_kind, check_mask
 from vald_desktop.core.engine.run_state import FilmEntry, FilmPass, Texts, run_record, timed
 from vald_desktop.core.engine.steps import Progress, StepHook
-from vald_desktop.core.engine.vae import decode_to_film, encode_film, latent_mask
+from vald_desktop.core.engine.vae import decode_to_film, edit_cells, encode_film
 from vald_desktop.core.films.kind import FilmKind
 from vald_desktop.core.masks.lung_mask import LungMask
+from vald_desktop.core.masks.region import EditRegion, check_region
 
 if TYPE_CHECKING:
     import torch
@@ -152,10 +153,12 @@ class Engine:
         cancel: threading.Event | None = None,
         film_sha256: str | None = None,
         film_kind: FilmKind | None = None,
+        region: EditRegion | None = None,
     ) -> RunResult:
         """Counterfactual + map for ``image`` (float32 HxW in [0, 1]). Raises typed errors; ``Cancelled`` on cancel.
 
         ``film_kind`` (``core.films.kind``) refuses films the method is not for and feeds the domain verdict.
+        ``region`` (``core.masks.region``): the film changes only inside it (lung confinement still applies).
         """
         if not isinstance(settings, RunSettings):
             raise SettingsError("Run settings are missing.")
@@ -165,6 +168,8 @@ class Engine:
         lung = None if settings.mask_mode == "none" else mask
         if lung is not None:
             check_mask(lung, img.shape)
+        if region is not None:
+            check_region(region, img.shape)
         if settings.confine_to_mask and lung is None:
             raise SettingsError(
                 "Mask-confined editing needs a lung mask; choose a mask or turn confinement off."
@@ -175,8 +180,9 @@ class Engine:
 
         with self._lock:
             info = self.load()
+            args = (img, settings, lung, region, progress, cancel, film_sha256, film_kind)
             try:
-                return self._run(img, settings, lung, progress, cancel, film_sha256, film_kind)
+                return self._run(*args)
             except torch.OutOfMemoryError:
                 pass
             # Out of memory once: retry in the low-memory mode, then give up with a sentence.
@@ -186,7 +192,7 @@ class Engine:
             self.info = dataclasses.replace(info, low_memory=True)
             self._device_of = (None, None)  # offloading may move the execution device
             try:
-                return self._run(img, settings, lung, progress, cancel, film_sha256, film_kind)
+                return self._run(*args)
             except torch.OutOfMemoryError:
                 raise OutOfMemoryError(_OOM_SENTENCE) from None
 
@@ -195,6 +201,7 @@ class Engine:
         img: np.ndarray,
         settings: RunSettings,
         lung: LungMask | None,
+        region: EditRegion | None,
         progress: ProgressFn | None,
         cancel: threading.Event | None,
         film_sha256: str | None,
@@ -208,9 +215,9 @@ class Engine:
         seeds = [settings.seed + i for i in range(settings.seeds)]
         with torch.inference_mode():
             with timed(timings, "film"):
-                film = self._film_latents(img, settings, lung)
+                film = self._film_latents(img, settings, lung, region)
             with timed(timings, "domain"):  # reuses the film's cached latents
-                domain = assess(self, film.entry, img, film_kind)
+                domain = assess(self, film.entry, img, film_kind, lung)
             with timed(timings, "text"):
                 texts = self._embeddings(settings)
             hook = self._step_hook(film, settings, seeds, progress, cancel)
@@ -239,21 +246,25 @@ class Engine:
             record=run_record(
                 self.info, settings, film, texts, seeds, hook.calls, timings, film_sha256, domain
             ),
+            region=region,
         )
 
     # -- the steps of a run ----------------------------------------------------------------------------------------
-    def _film_latents(self, img: np.ndarray, settings: RunSettings, lung: LungMask | None) -> FilmPass:
+    def _film_latents(
+        self, img: np.ndarray, settings: RunSettings, lung: LungMask | None, region: EditRegion | None
+    ) -> FilmPass:
         """The film's VAE latents (cached per film), and its reconstruction when the edit is measured against it."""
         entry, cached = self._film(img)
         transfer = settings.reference == "reconstruction"
         floor = float(settings.edit_floor)
-        if (transfer or settings.confine_to_mask or floor > 0) and entry.reconstruction is None:
+        held = settings.confine_to_mask or region is not None
+        if (transfer or held or floor > 0) and entry.reconstruction is None:
             entry.reconstruction = self._decode(entry.latents, entry.placement)
         # Mask-confined: the lung mask itself, on the film's grid, weights the edit (the latent mask is dilated
         # for the decoder's context, and the edit's rim in that margin is not lung).
         weight = np.asarray(lung.mask, np.float32) if settings.confine_to_mask and lung is not None else None
         clean = entry.latents.repeat(settings.seeds, 1, 1, 1)
-        return FilmPass(img, lung, entry, clean, cached, transfer, weight, floor)
+        return FilmPass(img, lung, entry, clean, cached, transfer, weight, floor, region)
 
     def _embeddings(self, settings: RunSettings) -> Texts:
         """The prompt's embedding and, when guided, the negative prompt's, each cached per text."""
@@ -272,12 +283,12 @@ class Engine:
         progress: ProgressFn | None,
         cancel: threading.Event | None,
     ) -> StepHook:
-        """The per-step work: progress with previews, cancel, and the outside-the-lung blend when confined."""
+        """The per-step work: progress with previews, cancel, and the blend outside the lungs when confined and
+        outside the edit region when there is one."""
         placement = film.entry.placement
-        confined = film.mask if settings.confine_to_mask else None
-        cells = None
-        if confined is not None:
-            cells = latent_mask(self.pipe, confined.mask, placement, self._execution_device())
+        lung = film.mask.mask if settings.confine_to_mask and film.mask is not None else None
+        region = film.region.mask if film.region is not None else None
+        cells = edit_cells(self.pipe, [lung, region], placement, self._execution_device())
         return StepHook(
             settings=settings,
             progress=progress,

@@ -48,3 +48,16 @@ def latent_mask(pipe: Any, lung: np.ndarray, placement: Placement, device: torch
     # One latent cell of margin: the decoder's receptive field would otherwise blur the lung edge.
     cells = binary_dilation(cells, iterations=1)
     return torch.from_numpy(cells.astype(np.float32))[None, None].to(device, pipe.unet.dtype)
+
+
+def edit_cells(
+    pipe: Any, masks: list[np.ndarray | None], placement: Placement, device: torch.device
+) -> torch.Tensor | None:
+    """The latent cells a run may change: the product of each given mask's latent mask (lung, edit region); None
+    when no mask is given (every cell may change)."""
+    cells = None
+    for mask in masks:
+        if mask is not None:
+            m = latent_mask(pipe, mask, placement, device)
+            cells = m if cells is None else cells * m
+    return cells

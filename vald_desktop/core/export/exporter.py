@@ -94,17 +94,21 @@ class RunExporter:
         self.counterfactual = np.asarray(result.counterfactual, dtype=np.float32)
         self.map = np.asarray(result.map, dtype=np.float32)
         self.map_std = None if result.map_std is None else np.asarray(result.map_std, dtype=np.float32)
+        self.mask = result.mask
         if self.original.shape != self.map.shape or self.counterfactual.shape != self.map.shape:
             raise ExportError(
                 "The run's images do not have the same size, so they cannot be exported together."
             )
         style = self.options.style
-        self.lung_stats = {} if result.mask is None else attribution.lung_stats(self.map, result.mask, style)
+        self.lung_stats = run_lung_stats(result, style)
+        # The edit region the run was held to, outlined on every overlay (its hash and area are in the record).
+        self.region_edge = None if result.region is None else attribution.region_edge(result.region.mask)
         # The record every output carries: the run's own, plus what this writer drew and measured.
         self.record: dict[str, Any] = dict(result.record)
         self.record.setdefault("settings", result.settings.to_dict())
         if result.mask is not None:
             self.record["lung_stats"] = self.lung_stats
+            self.record["mask"] = result.mask.verdict()  # source, ok / uncertain, confidence, reasons
         self.record["overlay"] = {
             "mode": style.mode,
             "opacity": style.opacity,
@@ -134,14 +138,14 @@ class RunExporter:
         return self.options.show_identity and bool(self.identity)
 
     def overlay(self) -> np.ndarray:
-        return attribution.render_overlay(self.original, self.map, self.options.style)
+        return attribution.render_overlay(self.original, self.map, self.options.style, self.region_edge)
 
     def composite(self, caption: str | None = None) -> np.ndarray:
         """Original | counterfactual | overlay with ``caption`` (default: the export caption) below."""
         text = self.caption if caption is None else caption
         if text not in self._composites:
             self._composites[text] = attribution.composite(
-                self.original, self.counterfactual, self.map, self.options.style, text
+                self.original, self.counterfactual, self.map, self.options.style, text, self.region_edge
             )
         return self._composites[text]
 
@@ -232,6 +236,30 @@ class RunExporter:
         write_dicom(path, ds, overwrite=self.options.overwrite)
         return [path, self._write_record(path, {"dicom": path})]
 
+    # -- derived DICOM objects: "seg", "pmap", "sr" (core.export.dicom_objects) --------------------------------
+    def build_object(self, kind: str) -> Dataset:
+        """The run's DICOM Segmentation, Parametric Map or SR, de-identified like the Secondary Capture."""
+        from vald_desktop.core.export.dicom_objects import ObjectInputs, build_object
+
+        self.check_burned_in()
+        inputs = ObjectInputs(
+            self.dataset, self.map, self.mask, self.options.style, self.lung_stats, self.record,
+            deidentified=self.options.deidentify, uid_map=self.uid_map, pseudonym=self.options.pseudonym,
+            keep_uids=self.options.keep_study_uids,
+            software_version=str(dict(self.record.get("versions", {})).get("vald-desktop", "")),
+        )  # fmt: skip
+        return build_object(kind, inputs)
+
+    def write_object(
+        self, kind: str, path: str | os.PathLike[str], built: Dataset | None = None
+    ) -> list[Path]:
+        """Write ``build_object(kind)`` (or the ``built`` one) to ``path`` with its JSON record beside it."""
+        path = Path(path)
+        self._refuse_existing([path, _record_path(path)])
+        ds = built if built is not None else self.build_object(kind)
+        write_dicom(path, ds, overwrite=self.options.overwrite)
+        return [path, self._write_record(path, {f"dicom_{kind}": path})]
+
     # -- everything into one folder -------------------------------------------------------------------------
     def export_folder(self, folder: str | os.PathLike[str], stem: str = "vald") -> ExportedFiles:
         """Write ``<stem>-overlay.png``, ``<stem>-composite.png``, ``<stem>-report.pdf``, ``<stem>.dcm`` (DICOM
@@ -308,6 +336,14 @@ class RunExporter:
             json.dumps(record, indent=2, sort_keys=True) + "\n",
             overwrite=self.options.overwrite,
         )
+
+
+def run_lung_stats(result: RunResult, style: attribution.OverlayStyle) -> dict[str, dict[str, float]]:
+    """The per-lung statistics of ``result`` under ``style``: what run.json, every export record, the PDF and the
+    app's statistics box say ({} without a lung mask)."""
+    if result.mask is None:
+        return {}
+    return attribution.lung_stats(np.asarray(result.map, dtype=np.float32), result.mask, style)
 
 
 def provenance_write_png(path: Path, rgb: np.ndarray, record: dict[str, Any], *, overwrite: bool) -> Path:

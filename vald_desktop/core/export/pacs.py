@@ -24,6 +24,7 @@ from vald_desktop.core.base.errors import PacsError
 
 DEFAULT_CALLING_AET = "VALDMD"
 _VERIFICATION = "1.2.840.10008.1.1"
+RETRIEVE_METHODS = ("get", "move")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class PacsNode:
     ae_title: str = "ANY-SCP"
     calling_ae_title: str = DEFAULT_CALLING_AET
     timeout: float = 10.0  # seconds, for connecting, association and each DIMSE answer
+    # How series come back: "get" (C-GET on the same connection) or "move" (C-MOVE to this workstation's own
+    # storage SCP, listening on ``store_port`` under the calling AE title; the PACS must know that address).
+    retrieve: str = "get"
+    store_port: int = 11112
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -46,6 +51,16 @@ class PacsNode:
                 raise PacsError(f"The {label} AE title must be 1 to 16 plain characters (got {aet!r}).")
         if not self.timeout > 0:
             raise PacsError("The PACS timeout must be more than 0 seconds.")
+        if self.retrieve not in RETRIEVE_METHODS:
+            raise PacsError(
+                f"Series are retrieved with C-GET or C-MOVE (get or move), not {self.retrieve!r}."
+            )
+        if (
+            isinstance(self.store_port, bool)
+            or not isinstance(self.store_port, int)
+            or not 0 < self.store_port < 65536
+        ):
+            raise PacsError(f"The storage port must be a number between 1 and 65535 (got {self.store_port}).")
 
     @property
     def address(self) -> str:
@@ -56,7 +71,7 @@ class PacsNode:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PacsNode:
-        keys = ("host", "port", "ae_title", "calling_ae_title", "timeout")
+        keys = ("host", "port", "ae_title", "calling_ae_title", "timeout", "retrieve", "store_port")
         return cls(**{k: data[k] for k in keys if k in data})
 
 
@@ -75,8 +90,8 @@ def echo(node: PacsNode) -> None:
     try:
         status = assoc.send_c_echo()
     finally:
-        _release(assoc)
-    _check_status(node, status, "test connection")
+        release(assoc)
+    check_status(node, status, "test connection")
 
 
 def store(node: PacsNode, item: str | os.PathLike[str] | Dataset) -> None:
@@ -84,39 +99,34 @@ def store(node: PacsNode, item: str | os.PathLike[str] | Dataset) -> None:
 
     Warning statuses (0xB000, 0xB007, 0xB006: stored with coercion) count as stored.
     """
-    dataset = _load(item)
-    sop_class = str(dataset.get("SOPClassUID", ""))
-    if not sop_class or "SOPInstanceUID" not in dataset:
-        raise PacsError("This file has no SOP Class or Instance UID, so it cannot be sent to a PACS.")
-    assoc = _associate(node, [sop_class], dataset)
+    dataset = load_for_sending(item)
+    assoc = _associate(node, [str(dataset.SOPClassUID)], dataset)
     try:
         status = assoc.send_c_store(dataset)
     finally:
-        _release(assoc)
-    _check_status(node, status, "store the image")
+        release(assoc)
+    check_status(node, status, "store the image")
 
 
-def _load(item: str | os.PathLike[str] | Dataset) -> Dataset:
+def load_for_sending(item: str | os.PathLike[str] | Dataset) -> Dataset:
+    """The dataset of a DICOM file (or the dataset itself), refused unless it has SOP Class and Instance UIDs."""
     if isinstance(item, Dataset):
-        return item
-    path = Path(item)
-    try:
-        return dcmread(path)
-    except FileNotFoundError:
-        raise PacsError(f"{path.name} does not exist, so there is nothing to send.") from None
-    except (InvalidDicomError, OSError, ValueError):
-        raise PacsError(f"{path.name} is not a readable DICOM file, so it cannot be sent.") from None
+        dataset = item
+    else:
+        path = Path(item)
+        try:
+            dataset = dcmread(path)
+        except FileNotFoundError:
+            raise PacsError(f"{path.name} does not exist, so there is nothing to send.") from None
+        except (InvalidDicomError, OSError, ValueError):
+            raise PacsError(f"{path.name} is not a readable DICOM file, so it cannot be sent.") from None
+    if not str(dataset.get("SOPClassUID", "")) or "SOPInstanceUID" not in dataset:
+        raise PacsError("This file has no SOP Class or Instance UID, so it cannot be sent to a PACS.")
+    return dataset
 
 
 def _associate(node: PacsNode, sop_classes: list[str], dataset: Dataset | None = None) -> Any:
-    from pynetdicom import AE  # imported here: pynetdicom is only needed when a user talks to a PACS
-
-    _probe(node)
-    ae = AE(ae_title=node.calling_ae_title)
-    ae.connection_timeout = node.timeout
-    ae.acse_timeout = node.timeout
-    ae.dimse_timeout = node.timeout
-    ae.network_timeout = node.timeout
+    ae = new_ae(node)
     syntaxes = None
     if dataset is not None and getattr(dataset, "file_meta", None) is not None:
         ts = dataset.file_meta.get("TransferSyntaxUID")
@@ -128,10 +138,35 @@ def _associate(node: PacsNode, sop_classes: list[str], dataset: Dataset | None =
             ae.add_requested_context(uid, syntaxes)
         else:
             ae.add_requested_context(uid)
-    # pynetdicom logs every PDU at INFO/DEBUG; keep the app's log readable.
+    return associate(node, ae)
+
+
+def new_ae(node: PacsNode) -> Any:
+    """A pynetdicom AE with this node's calling AE title and timeouts (no presentation contexts yet)."""
+    from pynetdicom import AE  # imported here: pynetdicom is only needed when a user talks to a PACS
+
+    ae = AE(ae_title=node.calling_ae_title)
+    ae.connection_timeout = node.timeout
+    ae.acse_timeout = node.timeout
+    ae.dimse_timeout = node.timeout
+    ae.network_timeout = node.timeout
+    # pynetdicom logs every PDU (and every identifier: patient data) at INFO/DEBUG; keep the app's log clean.
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    return ae
+
+
+def associate(
+    node: PacsNode, ae: Any, ext_neg: list[Any] | None = None, evt_handlers: list[Any] | None = None
+) -> Any:
+    """Open an association from ``ae`` to ``node``; every failure is one :class:`PacsError` sentence.
+
+    ``ext_neg`` (e.g. SCP roles for C-GET) and ``evt_handlers`` (its C-STORE handler) go to pynetdicom as they are.
+    """
+    _probe(node)
     started = time.monotonic()
-    assoc = ae.associate(node.host, node.port, ae_title=node.ae_title)
+    assoc = ae.associate(
+        node.host, node.port, ae_title=node.ae_title, ext_neg=ext_neg, evt_handlers=evt_handlers
+    )
     if assoc.is_established:
         return assoc
     refused = (
@@ -165,12 +200,12 @@ def _probe(node: PacsNode) -> None:
         ) from None
 
 
-def _release(assoc: Any) -> None:
+def release(assoc: Any) -> None:
     if assoc.is_established:
         assoc.release()
 
 
-def _check_status(node: PacsNode, status: Dataset | None, what: str) -> None:
+def check_status(node: PacsNode, status: Dataset | None, what: str) -> None:
     if status is None or "Status" not in status:
         raise PacsError(
             f"The PACS at {node.address} did not answer the request to {what} within {node.timeout:g} s; "

@@ -14,6 +14,7 @@ from vald_desktop.core.base.settings import guidance_label
 from vald_desktop.core.engine.domain import caption_line
 from vald_desktop.core.export.deid_record import REDACTED_KEYS, redact_record
 from vald_desktop.core.export.report_pdf import DISCLAIMER
+from vald_desktop.core.masks.verdict_words import caption_line as mask_caption_line
 
 __all__ = ["REDACTED_KEYS", "caption_text", "export_record", "identity_lines", "sha256_of"]
 
@@ -54,7 +55,10 @@ def caption_text(record: dict[str, Any], identity: list[tuple[str, str]]) -> str
     lines = ["   ".join(f"{k}: {v}" for k, v in identity)] if identity else []
     # Pillow's built-in font has no em dash: the caption uses plain ASCII.
     domain = caption_line(record.get("domain"))  # whether the model knows this film: on every picture
-    return "\n".join([*lines, run, domain, DISCLAIMER.replace(" \u2014 ", " - ")])
+    # The lung mask the map is confined to, and whether it is trusted (a run without a mask says so).
+    mask = record.get("mask")
+    masked = [mask_caption_line(mask)] if isinstance(mask, dict) or s.get("mask_mode") == "none" else []
+    return "\n".join([*lines, run, domain, *masked, DISCLAIMER.replace(" \u2014 ", " - ")])
 
 
 def export_record(

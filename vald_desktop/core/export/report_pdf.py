@@ -1,8 +1,9 @@
 """One-page PDF report (A4 or Letter) with reportlab.
 
-Whether the model knows the film (its domain verdict), three panels (original, healthy counterfactual, difference
-map over the original) with a colorbar, per-lung statistics, the run settings and model, the film identity the user
-chose (de-identified by default) and the "research use only" notice. It takes plain arrays and dicts;
+Whether the model knows the film (its domain verdict) and whether its lung mask is trusted (ok or uncertain), three
+panels (original, healthy counterfactual, difference map over the original) with a colorbar, per-lung statistics,
+the run settings and model, the film identity the user chose (de-identified by default) and the "research use only"
+notice. It takes plain arrays and dicts;
 ``core.export.exporter`` fills them from a run.
 """
 
@@ -21,6 +22,7 @@ from PIL import Image
 from vald_desktop.core.base.atomic import write_bytes
 from vald_desktop.core.base.errors import ExportError
 from vald_desktop.core.engine.domain import caption_line, headline
+from vald_desktop.core.masks import verdict_words
 
 DISCLAIMER = "Research use only \u2014 not for diagnosis."
 PAGE_SIZES = ("A4", "Letter")
@@ -93,6 +95,7 @@ class _Layout:
     def draw(self) -> None:
         self._header()
         self._domain()
+        self._mask()
         self._panels()
         self._stats()
         self._settings_and_model()
@@ -135,6 +138,25 @@ class _Layout:
             lines.append(f"Model trained on: {trained_on}")
         out = isinstance(domain, dict) and domain.get("in_domain") is False
         c.setFillColorRGB(*((0.75, 0.0, 0.0) if out else (0.25, 0.25, 0.25)))
+        for i, line in enumerate(lines):
+            c.setFont("Helvetica-Bold" if i == 0 else "Helvetica", 9 if i == 0 else 8)
+            c.drawString(m, self.y, _latin1(_short(line, 120)))
+            self.y -= 11
+        c.setFillColorRGB(0, 0, 0)
+        self.y -= 4
+
+    def _mask(self) -> None:
+        """The lung mask the map is confined to and its verdict, beside the domain's: amber when uncertain."""
+        c, m = self.c, self.margin
+        block = self.content.record.get("mask")
+        if not isinstance(block, dict):
+            return  # no mask: the panels' legend says the map covers the whole film
+        uncertain = verdict_words.is_uncertain(block)
+        head = verdict_words.summary(block)
+        lines = [head, *(r[:1].upper() + r[1:] for r in verdict_words.reasons(block)[:2])]
+        if uncertain:
+            lines.insert(0, f"{verdict_words.UNCERTAIN_MASK}: check the lung outline before reading the map")
+        c.setFillColorRGB(*((0.7, 0.38, 0.0) if uncertain else (0.25, 0.25, 0.25)))
         for i, line in enumerate(lines):
             c.setFont("Helvetica-Bold" if i == 0 else "Helvetica", 9 if i == 0 else 8)
             c.drawString(m, self.y, _latin1(_short(line, 120)))

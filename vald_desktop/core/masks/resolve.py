@@ -1,11 +1,12 @@
-"""Where a film's lung mask comes from: files, the dataset's sibling mask, a learned segmenter, the atlas fit.
+"""Where a film's lung mask comes from: files, the dataset's sibling mask, a segmenter, each with its verdict.
 
 Sources, in order (``resolve_mask``): an explicit mask file; the dataset sibling mask
 (``…/<Class>/images/<name>`` → ``…/<Class>/masks/<name>``, COVID-19 Radiography Database layout, or
-``<name>-lungmask.png`` beside the film); a learned
-segmenter when the user points to its weights (``masks.segmenter``; or $VALD_SEGMENTER_WEIGHTS); the built-in automatic mask (a lung shape model fitted to the
-film, see ``masks.atlas_fit``). Every mask is split into the patient's left and right lung: on a PA/AP film the
-patient's **left** lung is on the **image right**.
+``<name>-lungmask.png`` beside the film); torchxrayvision's PSPNet when the user points to its weights
+(``masks.segmenter``, or $VALD_SEGMENTER_WEIGHTS); the shipped learned segmenter (``masks.auto``), with the atlas
+fit (``masks.atlas_fit``) as its fallback and cross-check. Automatic masks are sided by ``masks.laterality`` and
+judged by ``masks.quality``; drawn masks are taken as given ("ok"). On a usually displayed PA/AP film the
+patient's **left** lung is on the **image right**; a header saying the film is mirrored swaps that.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,26 +22,34 @@ import numpy as np
 from vald_desktop.core.base.atomic import write_bytes
 from vald_desktop.core.base.errors import MaskError, MaskWarning
 from vald_desktop.core.base.graypng import encode_gray_png
-from vald_desktop.core.base.gridsample import upsample
 from vald_desktop.core.films.film import Film
 from vald_desktop.core.films.load import load_film
-from vald_desktop.core.masks.atlas_fit import fill_effusions, fit_lungs, refine, render_fit, work_image
+from vald_desktop.core.masks.atlas_mask import auto_segment  # noqa: F401  (re-exported: tests and benchmarks)
+from vald_desktop.core.masks.auto import atlas_mask, judged, learned_mask
+from vald_desktop.core.masks.laterality import MIRRORED, header_orientation
+from vald_desktop.core.masks.learned import shipped_available
 from vald_desktop.core.masks.lung_mask import LungMask, resize_nearest
+from vald_desktop.core.masks.seg_mask import is_dicom_file, load_seg_mask
 from vald_desktop.core.masks.segmenter import configured_weights, segment_with_weights
 
-SOURCES = ("file", "dataset", "segmenter", "atlas", "edited")
-REFINE_SIDE = 256  # the automatic mask is refined at this long side, then scaled to the film
+SOURCES = ("file", "dataset", "segmenter", "learned", "atlas", "edited")
 
 
-def load_mask(path: str | os.PathLike[str], shape: tuple[int, int], source: str = "file") -> LungMask:
+def load_mask(
+    path: str | os.PathLike[str], shape: tuple[int, int], source: str = "file", film_uid: str | None = None
+) -> LungMask:
     """Read a mask picture (any size; gray, colour or 16-bit) and fit it to ``shape`` (nearest neighbour).
 
-    Non-binary masks are thresholded at half their range. Raises MaskError if unreadable or empty.
+    Non-binary masks are thresholded at half their range. A DICOM file must be a Segmentation of the lungs on
+    this film (``masks.seg_mask``; ``film_uid``, the film's SOP Instance UID, when known). Raises MaskError if
+    unreadable or empty.
     """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     name = path.name
+    if is_dicom_file(path):
+        return load_seg_mask(path, shape, source, film_uid=film_uid)
     try:
         data = path.read_bytes()
         with Image.open(io.BytesIO(data)) as img:
@@ -119,28 +129,6 @@ def dataset_sibling(film_path: str | os.PathLike[str]) -> Path | None:
     return None
 
 
-def auto_segment(image: np.ndarray) -> LungMask:
-    """The built-in automatic lung mask of a display image (float HxW in [0, 1], bone bright)."""
-    img = np.asarray(image, np.float32)
-    if img.ndim != 2 or min(img.shape) < 16:
-        raise MaskError("The automatic lung mask needs a 2-D film of at least 16 x 16 pixels.")
-    if not np.all(np.isfinite(img)) or float(img.max() - img.min()) < 1e-6:
-        raise MaskError("The film is blank; no lung mask can be found on it.")
-    fit = fit_lungs(img)
-    # Refine on a copy of moderate size (distance transforms on a 2000-pixel film would be slow), then scale up.
-    small, scale = work_image(img, REFINE_SIDE)
-    lungs = refine(render_fit(fit, small.shape, scale=scale), small, fit, scale)
-    lungs = fill_effusions(lungs, small, fit, scale)
-    h, w = img.shape
-    if small.shape != img.shape:
-        from scipy import ndimage as ndi
-
-        soft = np.stack([ndi.gaussian_filter(ch.astype(np.float32), 0.7) for ch in lungs])
-        lungs = upsample(soft, h, w) > 0.5
-    right, left = lungs[0], lungs[1] & ~lungs[0]  # channel 0 = image left = patient right
-    return LungMask(right | left, left, right, "atlas")
-
-
 def resolve_mask(
     film: Film | str | os.PathLike[str],
     mask_file: str | os.PathLike[str] | None = None,
@@ -158,22 +146,34 @@ def resolve_mask(
         film_path = film_path or film
         film = load_film(film)
     shape = film.shape
+    mirrored = header_orientation(film.dataset)[0] == MIRRORED
     if mask_file is not None:
-        return load_mask(mask_file, shape, source="file")
+        uid = str(film.dataset.get("SOPInstanceUID", "")) if film.dataset is not None else ""
+        loaded = load_mask(mask_file, shape, source="file", film_uid=uid or None)
+        # A DICOM SEG codes each lung's side itself; a picture follows the film's display.
+        return loaded if is_dicom_file(mask_file) else _as_displayed(loaded, mirrored)
     if film_path is not None:
         sibling = dataset_sibling(film_path)
         if sibling is not None:
-            return load_mask(sibling, shape, source="dataset")
+            return _as_displayed(load_mask(sibling, shape, source="dataset"), mirrored)
+    display = film.display()
     weights = weights if weights is not None else configured_weights()
     if weights is not None:
-        mask = segment_with_weights(film.display(), weights)
+        mask = segment_with_weights(display, weights)
         if not mask.is_empty:
             validate(mask)
-            return mask
+            return judged(display, mask.mask, "segmenter", film.dataset, 0.8)[0]
         warnings.warn(
             MaskWarning("The lung segmenter found no lungs on this film; using the built-in automatic mask."),
             stacklevel=2,
         )
-    mask = auto_segment(film.display())
-    validate(mask)
-    return mask
+    if shipped_available():
+        return learned_mask(display, film.dataset)
+    return atlas_mask(display, film.dataset)
+
+
+def _as_displayed(mask: LungMask, mirrored: bool) -> LungMask:
+    """A drawn mask's sides follow the header when it says the film is shown mirrored (patient left on image left)."""
+    if not mirrored:
+        return mask
+    return replace(mask, left=mask.right, right=mask.left)
