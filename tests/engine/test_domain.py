@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -157,3 +158,18 @@ def test_the_caption_and_report_carry_the_verdict() -> None:
     assert "Domain unknown" in unknown
     inside = caption_text({"settings": RunSettings().to_dict(), "domain": {**out, "in_domain": True}}, [])
     assert "within the model's training domain" in inside
+
+
+def test_a_header_less_picture_with_no_plausible_lungs_is_refused_without_calibration(engine, film) -> None:
+    """Two witnesses without a calibrated model: the pixel check and the automatic lung mask's plausibility."""
+    from vald_desktop.core.masks.lung_mask import LungMask
+
+    h, w = film.shape
+    blob = np.zeros((h, w), bool)
+    blob[: h // 3, : w // 3] = True  # what a segmenter might draw on a picture with no chest in it
+    found = LungMask.from_mask(blob, "learned")
+    with_mask = dataclasses.replace(FAST, mask_mode="auto")
+    with pytest.raises(FilmError, match="no plausible lungs"):
+        engine.run(film, with_mask, mask=found)
+    drawn = LungMask.from_mask(blob, "file")  # a mask a person chose is no witness: flagged, not refused
+    assert engine.run(film, with_mask, mask=drawn).record["domain"]["in_domain"] is False

@@ -44,7 +44,7 @@ FRONTAL_VIEWS = frozenset({"PA", "AP"})
 LATERAL_VIEWS = frozenset({"LL", "RL", "LAT", "LLAT", "RLAT", "LATERAL", "LATERAL LEFT", "LATERAL RIGHT"})
 _CHEST_WORDS = ("CHEST", "THOR", "LUNG", "TORAX", "TORAC", "BRUST")
 # Pixel test limits, set loosely (failing it alone only flags the result; core.engine.domain_features refuses a
-# film only when the model's domain score agrees): a frontal film is roughly as tall as wide, left-right symmetric,
+# film only when a second witness agrees: the model's domain score, or the automatic lung mask's plausibility): a frontal film is roughly as tall as wide, left-right symmetric,
 # with the mediastinum brighter than the lung fields on either side, and the abdomen below the lungs not darker than
 # them. Measured: phantoms, RG1 and the davidson CR film pass (cropped, bordered, rotated and re-windowed too);
 # pydicom's MR, ultrasound, nuclear medicine, extremity and face images each fail at least one.
