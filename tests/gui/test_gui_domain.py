@@ -117,6 +117,7 @@ def test_a_ct_slice_is_refused_and_never_run(make_window, open_and_wait, qtbot):
     engine = VerdictEngine(OUT)
     w = make_window(engine=engine)
     assert open_and_wait(w, Path(str(get_testdata_file("CT_small.dcm"))))  # the app still shows it
+    assert w.domain_banner.isVisible() and "is a CT image" in w.domain_banner.text(), "said on opening"
     w.controls.set_settings(FAST)
     w.generate()
     assert w.last_error is not None and "is a CT image" in w.last_error

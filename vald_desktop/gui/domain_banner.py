@@ -14,6 +14,8 @@ from PySide6.QtCore import QEvent, QObject, QRect, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar
 
 from vald_desktop.core.engine.domain import headline, read_model_domain
+from vald_desktop.core.films.film import Film
+from vald_desktop.core.films.kind import film_kind
 
 if TYPE_CHECKING:
     from vald_desktop.core.engine.result import RunResult
@@ -62,6 +64,17 @@ class DomainBanner(QLabel):
         self.setText(head + (f"\n{_capital(reasons[0])}." if out and reasons else ""))
         self.setToolTip("\n".join(_capital(r) + "." for r in reasons))
         self._place()  # shows it over the result panels on screen
+
+    def show_kind(self, film: Film) -> None:
+        """On opening: a film the method is not for (``core.films.kind``) says so before anyone presses Generate."""
+        refusal = film_kind(film).refusal
+        if refusal is None:
+            return
+        self.domain = None
+        self.setStyleSheet(OUT_STYLE)
+        self.setText(f"No counterfactual is made of this film.\n{refusal}")
+        self.setToolTip(refusal)
+        self._place()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         kinds = (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.Hide)
