@@ -44,3 +44,12 @@ def png_record(path: Path) -> dict[str, Any] | None:
         im.load()
         raw = dict(getattr(im, "text", {})).get(PNG_KEY)
     return None if raw is None else json.loads(raw)
+
+
+def write_chest_png(path: Path, size: int = 96, seed: int = 11) -> Path:
+    """A phantom chest film as PNG: passes the film-kind pixel test and gets plausible automatic lungs (a smooth
+    test picture does not, and is rightly refused when the automatic mask is asked for)."""
+    from vald_phantoms.phantom import make_phantom
+
+    Image.fromarray((make_phantom(seed, "normal", size=size).image * 255).astype(np.uint8)).save(path)
+    return path

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 import torch
-from engine_helpers import count_forward
+from engine_helpers import count_forward, write_chest_png
 
 from vald_desktop.cli import main
 from vald_desktop.core.base.errors import Cancelled, SettingsError
@@ -189,11 +189,8 @@ def test_settings_refuse_unknown_noise_and_several_seeds_with_inversion():
 
 
 def test_vald_run_noise_flag_reaches_the_record(tiny_model_dir, film, tmp_path, capsys):
-    import numpy as np
-    from PIL import Image
 
-    png = tmp_path / "a.png"
-    Image.fromarray((film * 255).astype(np.uint8)).save(png)
+    png = write_chest_png(tmp_path / "a.png")  # the automatic mask is asked for: a chest-like film
     base = ["run", str(png), "--model", str(tiny_model_dir), "--steps", "6", "--strength", "0.5", "--quiet"]
     assert main([*base, "--out", str(tmp_path / "inv"), "--noise", "inverted"]) == 0
     assert json.loads((tmp_path / "inv" / "run.json").read_text())["settings"]["noise"] == "inverted"

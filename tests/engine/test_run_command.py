@@ -8,7 +8,7 @@ import signal
 
 import numpy as np
 import pytest
-from engine_helpers import png_record
+from engine_helpers import png_record, write_chest_png
 from PIL import Image
 
 from vald_desktop.cli import main
@@ -137,7 +137,7 @@ def test_the_model_s_recommended_noise_and_confinement_apply_unless_overridden(
     (model / "vald-settings.json").write_text(
         json.dumps({"recommended": {"noise": "inverted", "confine_to_mask": True}})
     )
-    film = str(films / "a.png")
+    film = str(write_chest_png(tmp_path / "chest.png"))  # the automatic mask is asked for: a chest-like film
 
     def used(*flags: str) -> dict:
         out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
@@ -166,7 +166,7 @@ def test_the_model_s_recommended_value_applies_unless_the_flag_says_otherwise(
     model = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model)
     (model / "vald-settings.json").write_text(json.dumps({"recommended": {key: recommended}}))
-    film = str(films / "a.png")
+    film = str(write_chest_png(tmp_path / "chest.png"))  # the automatic mask is asked for: a chest-like film
     runs = []
     for flags in ([], [flag, str(given)]):
         out = tmp_path / f"out{len(runs)}"
