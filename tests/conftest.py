@@ -79,6 +79,8 @@ SLOW = frozenset(
         "evaluation/test_eval_cli.py::test_fid_weights_command_converts_and_reports",
         "evaluation/test_eval_fid_weights.py::test_wheel_is_the_pinned_one_and_conversion_leaves_only_safetensors",
         "evaluation/test_eval_paper_layout.py::test_missing_inputs_leave_ours_empty_with_a_note",
+        "evaluation/test_eval_paper_layout.py::test_each_row_compares_the_papers_image_sets",
+        "engine/test_domain_demo.py::test_a_model_without_calibration_says_domain_unknown",
         "engine/test_engine_inversion.py::test_a_new_prompt_reuses_the_inversion_but_a_new_negative_prompt_does_not",
         "engine/test_engine_cache.py::test_new_prompt_on_same_film_skips_the_vae_encode",
         "engine/test_run_command.py::test_a_bad_film_in_a_batch_is_skipped_not_fatal",
@@ -88,6 +90,7 @@ SLOW = frozenset(
         "gui/test_gui_generate.py::test_restoring_a_history_entry_brings_back_its_settings_and_images",
         "gui/test_gui_generate.py::test_cancel_interrupts_the_real_pipeline",
         "gui/test_gui_large_films.py::test_a_2k_result_is_drawn_off_the_gui_thread_and_follows_the_overlay_controls",
+        "gui/test_gui_persistence.py::test_last_settings_and_recent_files_come_back_after_restart",
         # waits out a timeout or a dropped connection
         "install/test_models_fetch.py::test_a_connection_dropped_mid_file_resumes_with_a_ranged_request",
         "export/test_export_pacs.py::test_silent_server_times_out_with_a_clear_error",

@@ -213,3 +213,43 @@ def test_shortcuts_of_the_reading_room_are_listed_under_f1(window):
     keys = {dlg.table.item(r, 0).text() for r in range(dlg.table.rowCount())}
     for key in ("Tab (hold)", "F11", "W", "T", "Ctrl+1", "R", "G"):
         assert key in keys, key
+
+
+class _OutOfDomainEngine:
+    """Runs at once; every result carries an out-of-domain verdict (so the domain banner shows)."""
+
+    def load(self):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(name="stand-in", device="cpu", dtype="float32", native_size=64)
+
+    def run(self, image, settings, *, mask=None, **_):
+        from vald_desktop.core.engine.result import RunResult
+
+        cf = (image * 0.9).astype(image.dtype)
+        verdict = {"in_domain": False, "reasons": ["the film is unlike the training films"]}
+        return RunResult(settings, image, cf, [cf], image - cf, None, mask, {"domain": verdict})
+
+
+def test_the_domain_banner_spans_the_result_panels_each_layout_shows(
+    make_window, open_and_wait, phantom_png, qtbot
+):
+    w = make_window(engine=_OutOfDomainEngine())
+    w.resize(1400, 800)
+    assert open_and_wait(w, phantom_png)
+    w.controls.set_settings(QUICK.replace(mask_mode="none"))
+    with qtbot.waitSignal(w.controller.finished, timeout=60000):
+        w.generate()
+    banner, p = w.domain_banner, w.panels
+    qtbot.waitUntil(banner.isVisible)
+
+    def spans(*panels):
+        left = panels[0].mapTo(p, panels[0].rect().topLeft()).x()
+        right = panels[-1].mapTo(p, panels[-1].rect().topRight()).x()
+        return abs(banner.geometry().left() - left) <= 2 and abs(banner.geometry().right() - right) <= 2
+
+    qtbot.waitUntil(lambda: spans(p.counterfactual, p.overlay))
+    w.actions_by_name["layout_1x1"].trigger()  # the original alone: no result panel, no banner
+    qtbot.waitUntil(lambda: not banner.isVisible())
+    w.reading.layout.set_slot(0, 2)  # the overlay alone: the banner over it
+    qtbot.waitUntil(lambda: banner.isVisible() and spans(p.overlay))

@@ -78,7 +78,7 @@ class DomainBanner(QLabel):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         kinds = (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.Hide)
-        if event.type() in kinds and self.domain is not None:
+        if event.type() in kinds and (self.domain is not None or self.isVisible()):
             self._place()
         return False
 

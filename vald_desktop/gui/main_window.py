@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
     def _show_loaded(self, loaded: LoadedFilm) -> None:
         self.runs.cancel_run()  # a run in progress belongs to the previous film; its result will be dropped
         self.set_film(loaded.film, loaded.path, loaded)
-        self.domain_banner.show_kind(loaded.film)  # CT, MR, lateral views …: said on opening, not only at Generate
+        self.domain_banner.show_kind(loaded.film)  # CT, MR …: said on opening, not only at Generate
 
     def set_film(self, film: Film, path: Path | None = None, prepared: LoadedFilm | None = None) -> None:
         """Show ``film`` (``prepared``: its display computed off the GUI thread, else computed here)."""

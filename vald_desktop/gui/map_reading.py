@@ -147,7 +147,7 @@ class ColourBar(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         p.setFont(font)
-        top, bottom = 26, self.height() - 22
+        top, bottom = 28, self.height() - 34
         x0 = self.width() - BAR_W - 10
         p.drawImage(QRectF(x0, top, BAR_W, bottom - top), self._bar)
         p.setPen(QColor(235, 235, 235))
