@@ -257,8 +257,9 @@ class BaseWeightsDialog(QDialog):
             return
         super().closeEvent(event)
 
-    def shutdown(self, timeout_ms: int = 30000) -> None:
-        """Stop a fetch in flight and wait for its thread (the app is closing)."""
+    def shutdown(self) -> None:
+        """Stop a fetch in flight and wait for its thread (the app is closing). A download stops within a chunk;
+        an assembly under way is finished first and then dropped (it cannot stop halfway)."""
         if self._thread is not None:
             self._cancel.set()
-            self._thread.wait(timeout_ms)
+            self._thread.wait()
