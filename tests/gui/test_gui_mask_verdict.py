@@ -128,3 +128,23 @@ def test_the_helper_process_s_answer_keeps_the_mask_s_verdict(segmenter_says, ph
     assert (
         found.mask.left[:, : film.shape[1] // 2].sum() == 0
     )  # the patient's left lung stays on the image right
+
+
+def test_the_mask_banner_follows_the_layout_to_the_panel_on_screen(
+    make_window, open_and_wait, phantom_png, qtbot, segmenter_says
+):
+    segmenter_says("uncertain")
+    w = _opened(make_window, open_and_wait, phantom_png, qtbot)
+    banner = w.mask_banner
+    qtbot.waitUntil(banner.isVisible, timeout=5000)
+    w.actions_by_name["layout_1x1"].trigger()
+    w.reading.layout.choosers[0].activated.emit(1)  # the one place shows the counterfactual
+    cf = w.panels.counterfactual
+    qtbot.waitUntil(lambda: cf.isVisibleTo(w.panels) and not w.panels.original.isVisibleTo(w.panels))
+    qtbot.waitUntil(banner.isVisible, timeout=3000)
+    top_left = cf.mapTo(w.panels, cf.rect().topLeft())
+    g = banner.geometry()
+    assert g.left() == top_left.x() and g.width() == cf.width(), "the banner must sit on the panel on screen"
+    assert g.bottom() == top_left.y() + cf.height() - 1, (
+        "below the domain banner's place, at the panel's foot"
+    )

@@ -40,6 +40,7 @@ class DomainBanner(QLabel):
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # zoom and pan go on underneath
         self._panels = panels
         self.domain: dict[str, Any] | None = None  # the verdict shown (None: no banner)
+        self.refusal: str | None = None  # the opened film's refusal, shown until a result or another film
         for panel in (panels.counterfactual, panels.overlay):
             panel.installEventFilter(self)
         self.hide()
@@ -55,6 +56,7 @@ class DomainBanner(QLabel):
                 worst = domain
         head = headline(worst) if worst is not None else None
         self.domain = worst if head is not None else None
+        self.refusal = None
         if head is None or worst is None:
             self.hide()
             return
@@ -67,7 +69,7 @@ class DomainBanner(QLabel):
 
     def show_kind(self, film: Film) -> None:
         """On opening: a film the method is not for (``core.films.kind``) says so before anyone presses Generate."""
-        refusal = film_kind(film).refusal
+        refusal = self.refusal = film_kind(film).refusal
         if refusal is None:
             return
         self.domain = None
@@ -78,7 +80,9 @@ class DomainBanner(QLabel):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         kinds = (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.Hide)
-        if event.type() in kinds and (self.domain is not None or self.isVisible()):
+        if event.type() in kinds and (
+            self.domain is not None or self.refusal is not None or self.isVisible()
+        ):
             self._place()
         return False
 

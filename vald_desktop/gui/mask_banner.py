@@ -58,7 +58,8 @@ class MaskBanner(QFrame):
         self._row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._panels = panels
         self.lung_mask: LungMask | None = None  # the uncertain mask shown (None: no banner)
-        panels.original.installEventFilter(self)
+        for panel in (panels.original, panels.counterfactual, panels.overlay):
+            panel.installEventFilter(self)  # layouts hide and show panels: the banner follows
         self.hide()
 
     def show_mask(self, mask: LungMask | None) -> None:
@@ -71,19 +72,29 @@ class MaskBanner(QFrame):
         reasons = [r.strip() for r in mask.reasons]
         self.setToolTip("\n".join([f"{UNCERTAIN_MASK} (confidence {mask.confidence:.2f})", *reasons]))
         self._place()
-        self.show()
-        self.raise_()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if event.type() in (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show) and self.isVisible():
+        kinds = (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.Hide)
+        if event.type() in kinds and self.lung_mask is not None:
             self._place()
         return False
 
     def _place(self) -> None:
-        panel = self._panels.original
-        top_left = panel.mapTo(self._panels, panel.rect().topLeft())
+        """Across the top of the original panel; when a layout hides it, along the bottom of the first panel shown
+        (its top belongs to the domain banner)."""
+        group = self._panels
+        shown = [p for p in (group.original, group.counterfactual, group.overlay) if p.isVisibleTo(group)]
+        if not shown or self.lung_mask is None:
+            self.hide()
+            return
+        panel = shown[0]
+        top_left = panel.mapTo(group, panel.rect().topLeft())
         width = max(panel.width(), 1)
-        wide = width >= WIDE
-        self._row.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
-        height = self.heightForWidth(width)
-        self.setGeometry(QRect(top_left.x(), top_left.y(), width, max(height, self.sizeHint().height())))
+        self._row.setDirection(
+            QBoxLayout.Direction.LeftToRight if width >= WIDE else QBoxLayout.Direction.TopToBottom
+        )
+        height = max(self.heightForWidth(width), self.sizeHint().height())
+        y = top_left.y() if panel is group.original else top_left.y() + panel.height() - height
+        self.setGeometry(QRect(top_left.x(), y, width, height))
+        self.show()
+        self.raise_()
