@@ -73,3 +73,9 @@ def test_lungs_touching_at_the_apex_are_cut_through_the_mediastinum() -> None:
     assert 90 <= cut <= 110
     assert not (left_img & right_img).any() and (left_img | right_img).sum() == bridge.sum()
     assert left_img[:, 110:].sum() == 0 and right_img[:, :90].sum() == 0
+
+
+def test_a_lateral_orientation_in_the_header_makes_the_sides_uncertain() -> None:
+    img, lungs = drawn_chest()
+    sides = side_lungs(img, lungs, _header("A\\F"))
+    assert not sides.certain and any("not a frontal" in r for r in sides.reasons)

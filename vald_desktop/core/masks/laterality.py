@@ -161,6 +161,9 @@ def side_lungs(display: np.ndarray, mask: np.ndarray, dataset: Any = None) -> Si
                 "Which lung is the patient's left cannot be told: no orientation in the header and no clear "
                 "heart shadow; labelled as usually displayed (patient's left on the image right)."
             )
+    certain = (
+        certain and header_reason is None
+    )  # a lateral orientation in the header: these are no frontal sides
     if orientation == STANDARD:
         left, right = image_right, image_left
     else:
