@@ -22,7 +22,7 @@ def test_usual_film_without_header_is_sided_by_the_heart() -> None:
     assert np.array_equal(sides.left, image_right_lung(lungs)), (
         "the patient's left lung must be on the image right"
     )
-    assert sides.heart_asymmetry is not None and sides.heart_asymmetry > 0
+    assert sides.anatomy_score is not None and sides.anatomy_score > 0
 
 
 def test_mirrored_film_without_header_is_flagged_not_silently_sided() -> None:

@@ -7,6 +7,8 @@ Rules that hold for any frontal chest film, not numbers tuned to particular film
 - the lungs lie inside the body: not on the film's darkest background (direct exposure beside the body), which
   reaches the film's edge — aerated lung is enclosed by ribs and soft tissue;
 - each lung lies on its own side of the mediastinum;
+- neither lung runs into the film's edge (a chest film frames the whole lung fields; a mask there has spilled, or
+  the film was cropped through the lungs);
 - neither lung falls into many pieces.
 """
 
@@ -24,6 +26,7 @@ BACKGROUND = (
     0.12  # background: below this fraction of the film's 1st–99th percentile range, touching the edge
 )
 MAX_PIECES = 3
+EDGE_SHARE = 0.002  # at most this share of a lung may lie on the film's outermost 0.5 %
 
 
 def plausibility(display: np.ndarray, left: np.ndarray, right: np.ndarray) -> list[str]:
@@ -59,6 +62,12 @@ def plausibility(display: np.ndarray, left: np.ndarray, right: np.ndarray) -> li
             reasons.append(
                 f"The patient's {name} lung reaches outside the body ({share:.0%} of it lies on air)."
             )
+    edge = _edge(img.shape)
+    for name, lung in (("left", left), ("right", right)):
+        if lung.any() and float(edge[lung].mean()) > EDGE_SHARE:
+            reasons.append(
+                f"The patient's {name} lung runs into the film's edge: cropped through, or the mask spills."
+            )
     for name, lung in (("left", left), ("right", right)):
         _, pieces = ndi.label(lung)
         if pieces > MAX_PIECES:
@@ -66,6 +75,13 @@ def plausibility(display: np.ndarray, left: np.ndarray, right: np.ndarray) -> li
     if nl and nr and not _apart(left, right):
         reasons.append("The two lungs are not one on each side of the mediastinum.")
     return reasons
+
+
+def _edge(shape: tuple[int, ...]) -> np.ndarray:
+    width = max(2, round(0.005 * max(shape[:2])))
+    out = np.zeros(shape[:2], bool)
+    out[:width], out[-width:], out[:, :width], out[:, -width:] = True, True, True, True
+    return out
 
 
 def background(img: np.ndarray) -> np.ndarray:
