@@ -207,7 +207,10 @@ class _Layout:
             c.drawString(x, self.y, head)
         self.y -= 12
         c.setFont("Helvetica", 9)
-        names = {"right": "Patient's right (image left)", "left": "Patient's left (image right)"}
+        names = {
+            "right": "Patient's right lung",
+            "left": "Patient's left lung",
+        }  # sided by header and anatomy
         rows = [s for s in ("right", "left") if s in self.content.stats]
         if not rows:
             c.drawString(m, self.y, "No lung mask: statistics not available.")

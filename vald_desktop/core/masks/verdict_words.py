@@ -51,15 +51,16 @@ def caption_line(block: dict[str, Any] | None) -> str:
 
 
 def lung_lines(block: dict[str, Any] | None) -> list[str]:
-    """Each lung's share of the film, named by the patient's side (left = image right on PA/AP)."""
+    """Each lung's share of the film, named by the patient's side (usually the left lung is on the image right;
+    a film shown mirrored has it on the image left, and its mask says so)."""
     lungs = block.get("lungs") if isinstance(block, dict) else None
     if not isinstance(lungs, dict):
         return []
     out = []
-    for side, where in (("left", "image right"), ("right", "image left")):
+    for side in ("left", "right"):
         lung = lungs.get(side)
         if isinstance(lung, dict):
-            out.append(f"{side} lung (patient, {where}): {float(lung.get('area_pct', 0.0)):.1f}% of the film")
+            out.append(f"patient's {side} lung: {float(lung.get('area_pct', 0.0)):.1f}% of the film")
     return out
 
 
