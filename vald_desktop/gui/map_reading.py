@@ -206,7 +206,7 @@ def stats_html(reading: MapReading | None, comparing: bool = False) -> str:
             f"<td align='right'>{fmt.format(reading.stats[s].get(key, math.nan))}</td>" for s, _ in SIDES
         )
         body += f"<tr><td>{title}</td>{cells}</tr>"
-    foot = (f"<small>The patient's lungs, sided by the film's header and anatomy. Threshold {reading.threshold:.0%} of the scale: "
+    foot = (f"<small>Right and left are the patient's. Threshold {reading.threshold:.0%} of the scale: "
             f"|M| above {_fmt(reading.cut)} (scale {_fmt(reading.scale)}); {UNITS}.</small>")  # fmt: skip
     return f"<table cellspacing='3'><tr><th></th>{head}</tr>{body}</table>{foot}"
 
