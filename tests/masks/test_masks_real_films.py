@@ -97,3 +97,20 @@ def test_altered_real_films_never_fail_silently() -> None:
     silent = [(r["film"], r["variant"], r["problems"]) for r in report["rows"] if r["silent"]]
     assert silent == [], f"a wrong mask passed as ok: {silent}"
     assert report["inverted_flagged"], "an inverted film must not get an ok mask"
+
+
+def test_when_the_atlas_cannot_fit_either_the_networks_mask_is_kept_and_flagged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vald_desktop.core.base.errors import MaskError
+    from vald_desktop.core.masks import auto
+
+    def no_fit(display: np.ndarray) -> None:
+        raise MaskError("no fit")
+
+    monkeypatch.setattr(auto, "auto_segment", no_fit)
+    monkeypatch.setattr(auto, "plausibility", lambda *args: ["Only one lung was found."])
+    film = load_film(_rg1())
+    mask = auto.learned_mask(film.display(), film.dataset)
+    assert mask.source == "learned" and mask.quality == "uncertain"
+    assert mask.reasons[-1] == "The atlas fit finds no lungs either."

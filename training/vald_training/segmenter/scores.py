@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from vald_desktop.core.masks.auto import dice
 from vald_desktop.core.masks.learned import film_probability, lung_field, square_input
 from vald_desktop.core.masks.unet import SIDE
 from vald_training.segmenter.data import Materials, film
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.asarray(a, bool), np.asarray(b, bool)
-    total = int(a.sum()) + int(b.sum())
-    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
 
 
 def predict(net: object, image: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from vald_desktop.core.base.errors import MaskError
 from vald_desktop.core.masks.atlas_mask import auto_segment
 from vald_desktop.core.masks.laterality import Sides, side_lungs
 from vald_desktop.core.masks.lung_mask import LungMask
@@ -49,7 +50,12 @@ def learned_mask(display: np.ndarray, dataset: Any = None, fallback: bool = True
     mask, problems, _ = judged(display, field, "learned", dataset, network_confidence(prob, field))
     if not problems or not fallback:
         return mask
-    atlas = atlas_mask(display, dataset)
+    try:
+        atlas = atlas_mask(display, dataset)
+    except MaskError:  # the atlas cannot fit this picture either: keep the network's mask, flagged
+        return mask.with_verdict(
+            "uncertain", mask.confidence, [*mask.reasons, "The atlas fit finds no lungs either."]
+        )
     agreement = dice(atlas.mask, field)
     if atlas.quality == "ok" or not plausibility(display, atlas.left, atlas.right):
         note = f"The learned mask was implausible; the atlas fit is used instead (the two agree with Dice {agreement:.2f})."
