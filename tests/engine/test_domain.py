@@ -173,3 +173,22 @@ def test_a_header_less_picture_with_no_plausible_lungs_is_refused_without_calibr
         engine.run(film, with_mask, mask=found)
     drawn = LungMask.from_mask(blob, "file")  # a mask a person chose is no witness: flagged, not refused
     assert engine.run(film, with_mask, mask=drawn).record["domain"]["in_domain"] is False
+
+
+@pytest.mark.parametrize("name", ["MR_small.dcm", "US1_UNCR.dcm"])
+def test_an_mr_or_ultrasound_exported_without_header_makes_no_map_even_uncalibrated(engine, name) -> None:
+    from pydicom.data import get_testdata_file
+
+    from vald_desktop.core.films.film import film_from_array
+    from vald_desktop.core.films.load import load_film
+    from vald_desktop.core.masks.learned import shipped_available
+    from vald_desktop.core.masks.resolve import resolve_mask
+
+    if not shipped_available():
+        pytest.skip("the shipped lung segmenter is not installed")
+    display = load_film(get_testdata_file(name)).display()
+    if display.ndim == 3:
+        display = display.mean(axis=2)
+    png = film_from_array(np.ascontiguousarray(display, np.float32), "exported.png")  # no header at all
+    with pytest.raises(FilmError, match="does not look like a frontal chest radiograph"):
+        engine.run(png.display(), dataclasses.replace(FAST, mask_mode="auto"), mask=resolve_mask(png))
