@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from vald_desktop.core.base.errors import MaskError
+from vald_desktop.core.masks.atlas_fit import work_image
 from vald_desktop.core.masks.atlas_mask import auto_segment
 from vald_desktop.core.masks.laterality import Sides, side_lungs
 from vald_desktop.core.masks.lung_mask import LungMask
@@ -40,8 +41,22 @@ def judged(
     return lm.with_verdict(quality, conf, reasons), problems, sides
 
 
+WORK_SIDE = 1024  # masks are found, sided and judged at most this large, then scaled to the film
+
+
 def learned_mask(display: np.ndarray, dataset: Any = None, fallback: bool = True) -> LungMask:
-    """The shipped network's mask of a display image, sided and judged (see the module docstring)."""
+    """The shipped network's mask of a display image, sided and judged (see the module docstring).
+
+    The work is done on a copy no larger than WORK_SIDE (a 3k film costs what a 1k film does); the mask is then
+    scaled to the film.
+    """
+    full = np.asarray(display, np.float32)
+    small, _ = work_image(full, WORK_SIDE)
+    mask = _learned(small, dataset, fallback)
+    return mask if small.shape == full.shape else mask.resized((int(full.shape[0]), int(full.shape[1])))
+
+
+def _learned(display: np.ndarray, dataset: Any, fallback: bool) -> LungMask:
     from vald_desktop.core.masks.learned import load_learned, lung_field
 
     seg = load_learned()
