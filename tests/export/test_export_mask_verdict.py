@@ -63,3 +63,15 @@ def test_the_composite_and_dicom_caption_carry_the_mask_verdict(result: RunResul
     assert "Lung mask: file, ok" in RunExporter(result).caption
     unmasked = replace(result, mask=None, record={**result.record, "settings": {"mask_mode": "none"}})
     assert "not confined to the lungs" in RunExporter(unmasked).caption
+
+
+def test_the_pdf_gives_each_lung_its_area_above_threshold_both_ways(
+    result: RunResult, tmp_path: Path
+) -> None:
+    """|M| above the cut (either colour) and the red part alone, as the app's per-lung box shows them."""
+    ex = RunExporter(result, options=ExportOptions(accept_burned_in_risk=True))
+    ex.write_pdf(tmp_path / "r.pdf")
+    text = _pdf_text(tmp_path / "r.pdf")
+    assert "Above threshold: |M| / red" in text and "Patient's left lung" in text
+    left = ex.lung_stats["left"]
+    assert f"{left['area_abs_pct']:.1f} % / {left['area_pct']:.1f} %" in text

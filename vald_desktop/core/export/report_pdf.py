@@ -203,7 +203,9 @@ class _Layout:
         self.y -= 14
         cols = [m, m + 150, m + 270, m + 360, m + 450]
         c.setFont("Helvetica-Bold", 9)
-        for x, head in zip(cols, ["Lung", "Area above threshold", "Mean M", "Max M", "Pixels"], strict=True):
+        for x, head in zip(
+            cols, ["Lung", "Above threshold: |M| / red", "Mean M", "Max M", "Pixels"], strict=True
+        ):
             c.drawString(x, self.y, head)
         self.y -= 12
         c.setFont("Helvetica", 9)
@@ -219,7 +221,7 @@ class _Layout:
             s = self.content.stats[side]
             values = [
                 names[side],
-                f"{s.get('area_pct', 0.0):.1f} %",
+                f"{s.get('area_abs_pct', s.get('area_pct', 0.0)):.1f} % / {s.get('area_pct', 0.0):.1f} %",
                 f"{s.get('mean', 0.0):+.4f}",
                 f"{s.get('max', 0.0):+.4f}",
                 f"{int(s.get('pixels', 0))}",
