@@ -109,3 +109,33 @@ def test_edited_mode_without_a_mask_explains_itself(open_and_wait, make_window, 
     w.controls.set_mask_mode("edited")
     w.generate()
     assert "no lung mask" in w.last_error.lower() and not w.controller.busy
+
+
+def test_a_segmentation_loaded_from_the_toolbar_must_be_of_the_open_film(
+    make_window, open_and_wait, rg1_path, tmp_path, monkeypatch
+):
+    """The mask toolbar passes the open film's SOP Instance UID, so a SEG of another image is refused."""
+    import pydicom
+
+    from vald_desktop.core.masks import resolve
+    from vald_desktop.gui import mask_editor as editor_module
+
+    w = make_window()
+    assert open_and_wait(w, rg1_path)
+    uid = str(pydicom.dcmread(rg1_path, stop_before_pixels=True).SOPInstanceUID)
+    assert w.mask_editor.film_uid == uid
+    asked = []
+
+    def fake_load(path, shape, source="file", film_uid=None):  # type: ignore[no-untyped-def]
+        asked.append(film_uid)
+        raise resolve.MaskError("The Segmentation was made on another image, not on this film.")
+
+    monkeypatch.setattr(resolve, "load_mask", fake_load)
+    monkeypatch.setattr(
+        editor_module.QFileDialog, "getOpenFileName", lambda *a, **k: (str(tmp_path / "seg.dcm"), "")
+    )
+    said = []
+    w.mask_editor.message.connect(said.append)
+    w.mask_editor.set_automatic(np.ones(w.film.shape, bool))  # a mask found later keeps the film's UID
+    w.mask_editor._load_dialog()
+    assert asked == [uid] and said and "another image" in said[-1]

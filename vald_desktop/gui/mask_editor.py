@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from vald_desktop.core.base.errors import MaskError, ValdError
+from vald_desktop.core.films.film import Film
 from vald_desktop.core.masks.edit import MaskEdit, outline
 from vald_desktop.core.masks.lung_mask import LungMask
 from vald_desktop.gui.lung_finding import outline_thickness
@@ -80,6 +81,7 @@ class MaskEditor(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.film_uid: str | None = None  # the open film's SOP Instance UID: a loaded SEG must reference it
         self.edit: MaskEdit | None = None
         self._prepared: OutlineLayer | None = None  # the unedited automatic mask's outline, made elsewhere
         self._found: LungMask | None = None  # the automatic mask as found, with its verdict
@@ -129,11 +131,18 @@ class MaskEditor(QWidget):
         return self.brush.isChecked() or self.eraser.isChecked()
 
     def set_automatic(
-        self, mask: np.ndarray | LungMask | None, source: str = "auto", layer: OutlineLayer | None = None
+        self,
+        mask: np.ndarray | LungMask | None,
+        source: str = "auto",
+        layer: OutlineLayer | None = None,
+        film_uid: str | None = "",
     ) -> None:
         """A new film's automatic mask (None: no mask yet / none found); ``layer``: its outline, made elsewhere.
 
-        A ``LungMask`` brings its source and verdict (an uncertain one is outlined in amber until edited)."""
+        A ``LungMask`` brings its source and verdict (an uncertain one is outlined in amber until edited).
+        ``film_uid``: a new film's SOP Instance UID (None when it has none); "" keeps the current film's."""
+        if film_uid != "":
+            self.film_uid = film_uid
         self._found = mask if isinstance(mask, LungMask) else None
         pixels = mask.mask if isinstance(mask, LungMask) else mask
         source = mask.source if isinstance(mask, LungMask) else source
@@ -238,7 +247,7 @@ class MaskEditor(QWidget):
         )
         if name:
             try:
-                self.load_from(name)
+                self.load_from(name, film_uid=self.film_uid)  # a Segmentation must be of this film
             except ValdError as exc:
                 self.message.emit(str(exc))
 
@@ -293,3 +302,9 @@ class MaskEditor(QWidget):
             src = "edited" if self.edit.edited else self.edit.source
             pct = 100.0 * float(self.edit.mask.mean())
             self.source_label.setText(f"{src} · {pct:.0f}% of film")
+
+
+def film_sop_uid(film: Film) -> str | None:
+    """The film's SOP Instance UID, or None for a film without a DICOM header."""
+    uid = str(film.dataset.get("SOPInstanceUID", "") or "") if film.dataset is not None else ""
+    return uid or None
