@@ -139,3 +139,31 @@ def test_a_segmentation_loaded_from_the_toolbar_must_be_of_the_open_film(
     w.mask_editor.set_automatic(np.ones(w.film.shape, bool))  # a mask found later keeps the film's UID
     w.mask_editor._load_dialog()
     assert asked == [uid] and said and "another image" in said[-1]
+
+
+def test_a_drawn_mask_on_a_film_shown_mirrored_names_the_image_left_lung_the_patients_left(qtbot):
+    """Patient Orientation R\\F: rows run toward the patient's right, so the lung on the image left is the left."""
+    import dataclasses
+
+    import pydicom
+
+    from vald_desktop.core.films.film import film_from_array
+    from vald_desktop.gui.mask_editor import MaskEditor
+
+    ed = MaskEditor()
+    qtbot.addWidget(ed)
+    ds = pydicom.Dataset()
+    ds.PatientOrientation = ["R", "F"]
+    film = dataclasses.replace(film_from_array(np.zeros((60, 80), np.float32), "m.dcm"), dataset=ds)
+    ed.set_automatic(None, film=film)
+    lungs = np.zeros((60, 80), bool)
+    lungs[10:50, 8:30] = True
+    lungs[10:50, 50:72] = True
+    ed.set_automatic(lungs)
+    got = ed.lung_mask()
+    assert got is not None and got.left[:, :40].any() and not got.left[:, 40:].any()
+    plain = dataclasses.replace(film, dataset=None)
+    ed.set_automatic(None, film=plain)
+    ed.set_automatic(lungs)
+    got = ed.lung_mask()
+    assert got is not None and got.left[:, 40:].any() and not got.left[:, :40].any()

@@ -29,7 +29,7 @@ from vald_desktop.gui.film_view import FilmView
 from vald_desktop.gui.history import HistoryPanel
 from vald_desktop.gui.image_panels import PanelGroup
 from vald_desktop.gui.mask_banner import MaskBanner
-from vald_desktop.gui.mask_editor import MaskEditor, film_sop_uid
+from vald_desktop.gui.mask_editor import MaskEditor
 from vald_desktop.gui.messages import APPLICATION, Messages
 from vald_desktop.gui.metadata_panel import MetadataPanel
 from vald_desktop.gui.overlay_controls import OverlayControls
@@ -269,7 +269,9 @@ class MainWindow(QMainWindow):
         key = self.document.replace(film, path)
         self.view.set_film(film, prepared)
         self.history.clear()
-        self.mask_editor.set_automatic(None, film_uid=film_sop_uid(film))  # a loaded SEG must be of this film
+        self.mask_editor.set_automatic(
+            None, film=film
+        )  # a loaded SEG must be of this film; its sides as shown
         self.metadata.set_metadata(list(film.metadata))
         h, w = film.shape
         self.setWindowTitle(f"{film.source} — {APPLICATION}")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from vald_desktop.core.base.errors import MaskError, ValdError
 from vald_desktop.core.films.film import Film
 from vald_desktop.core.masks.edit import MaskEdit, outline
+from vald_desktop.core.masks.laterality import drawn_sides
 from vald_desktop.core.masks.lung_mask import LungMask
 from vald_desktop.gui.lung_finding import outline_thickness
 from vald_desktop.gui.qimage import outline_rgba
@@ -82,6 +83,7 @@ class MaskEditor(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.film_uid: str | None = None  # the open film's SOP Instance UID: a loaded SEG must reference it
+        self._film_header: object = None  # its header: a film shown mirrored has its drawn sides swapped
         self.edit: MaskEdit | None = None
         self._prepared: OutlineLayer | None = None  # the unedited automatic mask's outline, made elsewhere
         self._found: LungMask | None = None  # the automatic mask as found, with its verdict
@@ -135,14 +137,14 @@ class MaskEditor(QWidget):
         mask: np.ndarray | LungMask | None,
         source: str = "auto",
         layer: OutlineLayer | None = None,
-        film_uid: str | None = "",
+        film: Film | None = None,
     ) -> None:
         """A new film's automatic mask (None: no mask yet / none found); ``layer``: its outline, made elsewhere.
 
         A ``LungMask`` brings its source and verdict (an uncertain one is outlined in amber until edited).
-        ``film_uid``: a new film's SOP Instance UID (None when it has none); "" keeps the current film's."""
-        if film_uid != "":
-            self.film_uid = film_uid
+        ``film``: a newly opened film (its SOP Instance UID and header orientation); None keeps the current one."""
+        if film is not None:
+            self.film_uid, self._film_header = film_sop_uid(film), film.dataset
         self._found = mask if isinstance(mask, LungMask) else None
         pixels = mask.mask if isinstance(mask, LungMask) else mask
         source = mask.source if isinstance(mask, LungMask) else source
@@ -174,7 +176,8 @@ class MaskEditor(QWidget):
         found = self._found
         if found is not None and not self.edit.edited and self.edit.source == found.source:
             return found  # unedited: the automatic mask as found, its sides and verdict included
-        return LungMask.from_mask(self.edit.mask, "edited" if self.edit.edited else self.edit.source)
+        drawn = LungMask.from_mask(self.edit.mask, "edited" if self.edit.edited else self.edit.source)
+        return drawn_sides(drawn, self._film_header)
 
     # -- strokes (film pixel coordinates) ---------------------------------------------------------------------
     def stroke_start(self, x: float, y: float) -> None:

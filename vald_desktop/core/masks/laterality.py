@@ -15,10 +15,12 @@ is labelled but reported ``uncertain`` with the reason; it is never silently gue
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+
+from vald_desktop.core.masks.lung_mask import LungMask
 
 STANDARD, MIRRORED = "standard", "mirrored"
 # Heart + dome, measured on the real films here: 0.35 (RG1), 0.46 (davidson), 0.11 to 0.6 when they are cropped,
@@ -186,3 +188,10 @@ def side_lungs(display: np.ndarray, mask: np.ndarray, dataset: Any = None) -> Si
     else:
         left, right = image_left, image_right
     return Sides(left, right, evidence, certain, None if asym is None else round(asym, 3), reasons)
+
+
+def drawn_sides(mask: LungMask, dataset: Any = None) -> LungMask:
+    """A drawn mask's sides (split by image halves) as the header shows the film: swapped when it is mirrored."""
+    if header_orientation(dataset)[0] != MIRRORED:
+        return mask
+    return replace(mask, left=mask.right, right=mask.left)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from vald_desktop.core.films.film import Film
 from vald_desktop.core.films.load import load_film
 from vald_desktop.core.masks.atlas_mask import auto_segment  # noqa: F401  (re-exported: tests and benchmarks)
 from vald_desktop.core.masks.auto import atlas_mask, judged, learned_mask
-from vald_desktop.core.masks.laterality import MIRRORED, header_orientation
+from vald_desktop.core.masks.laterality import drawn_sides
 from vald_desktop.core.masks.learned import shipped_available
 from vald_desktop.core.masks.lung_mask import LungMask, resize_nearest
 from vald_desktop.core.masks.seg_mask import is_dicom_file, load_seg_mask
@@ -146,16 +145,15 @@ def resolve_mask(
         film_path = film_path or film
         film = load_film(film)
     shape = film.shape
-    mirrored = header_orientation(film.dataset)[0] == MIRRORED
     if mask_file is not None:
         uid = str(film.dataset.get("SOPInstanceUID", "")) if film.dataset is not None else ""
         loaded = load_mask(mask_file, shape, source="file", film_uid=uid or None)
         # A DICOM SEG codes each lung's side itself; a picture follows the film's display.
-        return loaded if is_dicom_file(mask_file) else _as_displayed(loaded, mirrored)
+        return loaded if is_dicom_file(mask_file) else drawn_sides(loaded, film.dataset)
     if film_path is not None:
         sibling = dataset_sibling(film_path)
         if sibling is not None:
-            return _as_displayed(load_mask(sibling, shape, source="dataset"), mirrored)
+            return drawn_sides(load_mask(sibling, shape, source="dataset"), film.dataset)
     display = film.display()
     weights = weights if weights is not None else configured_weights()
     if weights is not None:
@@ -170,10 +168,3 @@ def resolve_mask(
     if shipped_available():
         return learned_mask(display, film.dataset)
     return atlas_mask(display, film.dataset)
-
-
-def _as_displayed(mask: LungMask, mirrored: bool) -> LungMask:
-    """A drawn mask's sides follow the header when it says the film is shown mirrored (patient left on image left)."""
-    if not mirrored:
-        return mask
-    return replace(mask, left=mask.right, right=mask.left)
