@@ -269,9 +269,7 @@ class MainWindow(QMainWindow):
         key = self.document.replace(film, path)
         self.view.set_film(film, prepared)
         self.history.clear()
-        self.mask_editor.set_automatic(
-            None, film=film
-        )  # a loaded SEG must be of this film; its sides as shown
+        self.mask_editor.set_automatic(None, film=film)  # the film's UID and orientation, for drawn masks
         self.metadata.set_metadata(list(film.metadata))
         h, w = film.shape
         self.setWindowTitle(f"{film.source} — {APPLICATION}")
