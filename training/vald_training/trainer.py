@@ -22,7 +22,7 @@ from vald_training.config import TrainConfig
 from vald_training.data import Dataset, Sampler, load_dataset
 from vald_training.export import export_model
 from vald_training.train_state import TrainState
-from vald_training.trainer_setup import make_optimizer, trackers
+from vald_training.trainer_setup import leave_process_group, make_optimizer, trackers
 from vald_training.validation import run_validation
 
 log = logging.getLogger(__name__)
@@ -393,4 +393,7 @@ def _recent_mean(history: list[dict[str, float]], n: int = 5) -> float | None:
 
 
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict[str, Any]:
-    return Trainer(cfg, progress=progress).run(stop_after=stop_after)
+    try:
+        return Trainer(cfg, progress=progress).run(stop_after=stop_after)
+    finally:  # a data-parallel group left standing can hang a rank at exit, all work done
+        leave_process_group()

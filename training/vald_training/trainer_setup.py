@@ -50,3 +50,12 @@ def trackers(cfg: TrainConfig) -> list[str]:
             print(f"note: {TENSORBOARD_MISSING}", file=sys.stderr)
         return []
     return [cfg.report_to]
+
+
+def leave_process_group() -> None:
+    """Destroy the data-parallel (gloo/NCCL) group if one is up: left standing, it can hang a rank at exit after
+    all the work is done (seen once in about twenty two-process runs)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
