@@ -162,3 +162,14 @@ def test_a_lungmask_file_beside_the_film_is_its_mask(tmp_path: Path) -> None:
     Image.fromarray(two_lungs().astype(np.uint8) * 255).save(tmp_path / "case-lungmask.png")
     lm = resolve_mask(film)
     assert lm.source == "dataset" and np.array_equal(lm.mask, two_lungs())
+
+
+def test_a_brush_stroke_is_a_press_then_lines_from_the_last_point_and_undoes_in_one_step() -> None:
+    from vald_desktop.core.masks.edit import MaskEdit
+
+    ed = MaskEdit(np.zeros((40, 40), bool))
+    assert not ed.stroke_to(10, 10, 2), "a move without a press paints nothing"
+    ed.stroke_start(5, 20, 2)
+    assert ed.stroke_to(35, 20, 2) and ed.mask[20, 5:36].all(), "a fast move leaves no gap"
+    assert ed.end_stroke() and not ed.end_stroke() and not ed.stroke_to(35, 30, 2)
+    assert ed.undo() and not ed.mask.any()

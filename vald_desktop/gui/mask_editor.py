@@ -89,7 +89,6 @@ class MaskEditor(QWidget):
         self._found: LungMask | None = None  # the automatic mask as found, with its verdict
         self._said: LungMask | None = None  # what ``verdictChanged`` last said
         self.outline_color = OUTLINE_COLOR  # the colour the outline is drawn in now
-        self._last: tuple[float, float] | None = None
         # Outline re-rendering is full-film numpy work; during a drag it is coalesced to ~30 frames a second.
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -181,26 +180,19 @@ class MaskEditor(QWidget):
 
     # -- strokes (film pixel coordinates) ---------------------------------------------------------------------
     def stroke_start(self, x: float, y: float) -> None:
-        if self.edit is None or not self.painting:
-            return
-        self.edit.begin_stroke()
-        self.edit.paint(x, y, self.size.value(), value=self.brush.isChecked())
-        self._last = (x, y)
-        self._changed()
+        if self.edit is not None and self.painting:
+            self.edit.stroke_start(x, y, self.size.value(), value=self.brush.isChecked())
+            self._changed()
 
     def stroke_move(self, x: float, y: float) -> None:
-        if self.edit is None or self._last is None:
-            return
-        x0, y0 = self._last
-        self.edit.line(x0, y0, x, y, self.size.value(), value=self.brush.isChecked())
-        self._last = (x, y)
-        self._changed(deferred=True)
+        if self.edit is not None and self.edit.stroke_to(
+            x, y, self.size.value(), value=self.brush.isChecked()
+        ):
+            self._changed(deferred=True)
 
     def stroke_end(self) -> None:
-        if self.edit is not None and self._last is not None:
-            self.edit.end_stroke()
+        if self.edit is not None and self.edit.end_stroke():
             self._changed()
-        self._last = None
 
     def undo(self) -> None:
         if self.edit is not None and self.edit.undo():

@@ -51,7 +51,6 @@ class RegionEditor(QWidget):
     def __init__(self, panels: PanelGroup, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.edit: MaskEdit | None = None
-        self._last: tuple[float, float] | None = None
         self._items: list[QGraphicsPixmapItem] = []
         for panel in panels.panels:
             item = QGraphicsPixmapItem()
@@ -96,7 +95,6 @@ class RegionEditor(QWidget):
     def set_film(self, shape: tuple[int, int] | None) -> None:
         """A new film: an empty region of its size (None: no film)."""
         self.edit = None if shape is None else MaskEdit(np.zeros(shape, bool), "painted")
-        self._last = None
         self._update()
         self.refresh_layer()
 
@@ -114,25 +112,19 @@ class RegionEditor(QWidget):
 
     # -- strokes (film pixels) -------------------------------------------------------------------------------
     def stroke_start(self, x: float, y: float) -> None:
-        if self.edit is None or not self.painting:
-            return
-        self.edit.begin_stroke()
-        self.edit.paint(x, y, self.brush_size.value(), value=self.brush.isChecked())
-        self._last = (x, y)
-        self._changed()
+        if self.edit is not None and self.painting:
+            self.edit.stroke_start(x, y, self.brush_size.value(), value=self.brush.isChecked())
+            self._changed()
 
     def stroke_move(self, x: float, y: float) -> None:
-        if self.edit is None or self._last is None:
-            return
-        self.edit.line(*self._last, x, y, self.brush_size.value(), value=self.brush.isChecked())
-        self._last = (x, y)
-        self._changed(deferred=True)
+        if self.edit is not None and self.edit.stroke_to(
+            x, y, self.brush_size.value(), value=self.brush.isChecked()
+        ):
+            self._changed(deferred=True)
 
     def stroke_end(self) -> None:
-        if self.edit is not None and self._last is not None:
-            self.edit.end_stroke()
+        if self.edit is not None and self.edit.end_stroke():
             self._changed()
-        self._last = None
 
     def undo(self) -> None:
         if self.edit is not None and self.edit.undo():

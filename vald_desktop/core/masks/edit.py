@@ -22,6 +22,7 @@ class MaskEdit:
         self.edited = False
         self._undo: list[np.ndarray] = []
         self._in_stroke = False
+        self._last: tuple[float, float] | None = None  # the stroke's last point (for stroke_to)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -36,8 +37,25 @@ class MaskEdit:
         self._push_undo()
         self._in_stroke = True
 
-    def end_stroke(self) -> None:
-        self._in_stroke = False
+    def end_stroke(self) -> bool:
+        """End the stroke; false when none was in progress."""
+        was, self._in_stroke, self._last = self._in_stroke, False, None
+        return was
+
+    def stroke_to(self, x: float, y: float, radius: float, value: bool = True) -> bool:
+        """Continue the stroke in progress with a line from its last point (a brush's mouse move); false when
+        there is no stroke. The first point of a stroke is :meth:`stroke_start`."""
+        if not self._in_stroke or self._last is None:
+            return False
+        self.line(*self._last, x, y, radius, value)
+        self._last = (x, y)
+        return True
+
+    def stroke_start(self, x: float, y: float, radius: float, value: bool = True) -> None:
+        """Begin a stroke with a disc at (x, y) (a brush's mouse press)."""
+        self.begin_stroke()
+        self.paint(x, y, radius, value)
+        self._last = (x, y)
 
     def paint(self, x: float, y: float, radius: float, value: bool = True) -> None:
         """Paint (``value`` true: brush) or erase a disc at (x, y)."""
